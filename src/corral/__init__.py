@@ -1,0 +1,54 @@
+"""corral: background jobs you can see, stop and recover.
+
+    import corral
+    app = corral.Corral()
+
+    @app.task(phases=["fetch", "store"])
+    def crawl(ctx: corral.Context, url: str) -> int: ...
+
+    job = crawl.enqueue("https://example.org")
+    job.cancel(reason="not needed")
+"""
+
+from corral.app import Corral
+from corral.context import Context
+from corral.errors import (
+    Cancelled,
+    ConfigError,
+    CorralError,
+    InvalidArguments,
+    JobAlreadyFinished,
+    JobNotFound,
+    JobWaitTimeout,
+    StoreError,
+    UnknownTask,
+)
+from corral.handle import JobHandle
+from corral.job import Job, JobError, JobEvent, Progress
+from corral.status import JobStatus
+from corral.task import Signature, Task
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Cancelled",
+    "ConfigError",
+    "Context",
+    "Corral",
+    "CorralError",
+    "InvalidArguments",
+    "Job",
+    "JobAlreadyFinished",
+    "JobError",
+    "JobEvent",
+    "JobHandle",
+    "JobNotFound",
+    "JobStatus",
+    "JobWaitTimeout",
+    "Progress",
+    "Signature",
+    "StoreError",
+    "Task",
+    "UnknownTask",
+    "__version__",
+]

@@ -1,0 +1,190 @@
+"""The ``Corral`` facade: the task registry, and every user operation as Store calls."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar, overload
+
+from corral import config, errors
+from corral.handle import JobHandle
+from corral.job import Job, JobEvent
+from corral.status import JobStatus
+from corral.store import Store, open_store
+from corral.store.base import JobFilter
+from corral.task import Isolation, Signature, Task, TaskOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def default_actor() -> str:
+    """Who the audit trail names when the caller does not say: ``user@host``."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+class Corral:
+    """One job system: settings, the registered tasks and the store they share.
+
+    The store is opened (and migrated) on first use, so importing a module that builds an
+    app touches no database.
+    """
+
+    def __init__(self, database_url: str | None = None, **settings: Any) -> None:
+        self.settings = config.Settings.resolve({"database_url": database_url, **settings})
+        self.tasks: dict[str, Task] = {}
+        self._store: Store | None = None
+        self._store_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<Corral {self.settings.database_url} tasks={len(self.tasks)}>"
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            with self._store_lock:
+                if self._store is None:
+                    store = open_store(self.settings.database_url)
+                    store.migrate()
+                    self._store = store
+        return self._store
+
+    def close(self) -> None:
+        with self._store_lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    # -- registry ------------------------------------------------------------------------
+
+    @overload
+    def task(self, fn: F, /) -> Task: ...
+
+    @overload
+    def task(
+        self,
+        *,
+        name: str | None = None,
+        queue: str = "default",
+        priority: int = 0,
+        phases: Iterable[str] = (),
+        timeout: str | float | None = None,
+        max_attempts: int = 1,
+        isolation: Isolation = "thread",
+        retry_on: Iterable[type[BaseException]] = (Exception,),
+    ) -> Callable[[F], Task]: ...
+
+    def task(
+        self,
+        fn: Callable[..., Any] | None = None,
+        /,
+        *,
+        name: str | None = None,
+        queue: str = "default",
+        priority: int = 0,
+        phases: Iterable[str] = (),
+        timeout: str | float | None = None,
+        max_attempts: int = 1,
+        isolation: Isolation = "thread",
+        retry_on: Iterable[type[BaseException]] = (Exception,),
+    ) -> Task | Callable[[F], Task]:
+        """Register a function as a task: ``@app.task`` or ``@app.task(queue=..., ...)``."""
+        options = TaskOptions(
+            queue=queue, priority=priority, phases=tuple(phases),
+            timeout=None if timeout is None else config.parse_duration(timeout, name="timeout"),
+            max_attempts=max_attempts, isolation=isolation, retry_on=tuple(retry_on),
+        )
+
+        def register(function: Callable[..., Any]) -> Task:
+            task_name = name or f"{function.__module__}.{function.__qualname__}"
+            if task_name in self.tasks:
+                raise errors.ConfigError(f"task {task_name!r} is already registered",
+                                         task=task_name)
+            task = Task(self, function, task_name, options)
+            self.tasks[task_name] = task
+            return task
+
+        return register(fn) if fn is not None else register
+
+    def get_task(self, name: str) -> Task:
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise errors.UnknownTask(name) from None
+
+    # -- enqueue -------------------------------------------------------------------------
+
+    def enqueue(self, signature: Signature) -> JobHandle:
+        """Enqueue one job."""
+        return self.enqueue_many([signature])[0]
+
+    def enqueue_many(self, signatures: Sequence[Signature]) -> list[JobHandle]:
+        """Enqueue several jobs in one transaction: all of them, or none if any is invalid."""
+        new_jobs = [signature.to_new_job() for signature in signatures]
+        jobs = self.store.enqueue_jobs(new_jobs, actor=default_actor())
+        return [JobHandle(self, job) for job in jobs]
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get_job(self, job_id: str) -> Job:
+        job = self.store.get_job(job_id)
+        if job is None:
+            raise errors.JobNotFound(job_id)
+        return job
+
+    def job(self, job_id: str) -> JobHandle:
+        """A handle on an existing job."""
+        return JobHandle(self, self.get_job(job_id))
+
+    def list_jobs(
+        self,
+        *,
+        status: JobStatus | str | Iterable[JobStatus | str] | None = None,
+        queue: str | None = None,
+        task: str | None = None,
+        batch_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Job]:
+        """Jobs matching every filter given, newest first."""
+        if isinstance(status, str):
+            status = [status]
+        try:
+            statuses = tuple(JobStatus(s) for s in status) if status is not None else None
+        except ValueError as exc:
+            raise errors.ConfigError(f"unknown status: {exc}") from exc
+        where = JobFilter(statuses=statuses, queue=queue, task=task, batch_id=batch_id)
+        return self.store.list_jobs(where, limit=limit)
+
+    def job_events(self, job_id: str) -> list[JobEvent]:
+        """The job's audit trail, oldest first."""
+        self.get_job(job_id)
+        return self.store.job_events(job_id)
+
+    # -- control -------------------------------------------------------------------------
+
+    def cancel(
+        self,
+        job_id: str,
+        *,
+        reason: str | None = None,
+        force: bool = False,
+        actor: str | None = None,
+    ) -> Job:
+        """Cancel one job and return it with its new status: ``cancelled`` if it had not
+        started (or with ``force``), ``cancelling`` while its worker stops it.
+
+        Raises ``JobNotFound``, or ``JobAlreadyFinished`` (with ``status``) for a terminal job.
+        """
+        changes = self.store.cancel_jobs([job_id], actor=actor or default_actor(),
+                                         reason=reason, force=force)
+        if not changes:
+            raise errors.JobNotFound(job_id)
+        change = changes[0]
+        if not change.changed and change.to_status.is_terminal:
+            raise errors.JobAlreadyFinished(job_id, change.to_status.value)
+        return self.get_job(job_id)

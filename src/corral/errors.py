@@ -1,0 +1,84 @@
+"""The exception tree. Every error carries its context as attributes.
+
+    CorralError
+    ├── ConfigError              a setting or task option is invalid
+    ├── InvalidArguments         arguments, kwargs, result or meta not JSON
+    ├── UnknownTask              no task registered under that name
+    ├── JobNotFound              (job_id)
+    ├── JobAlreadyFinished       (job_id, status) cancel of a terminal job
+    ├── StoreError               the store cannot be opened or reached
+    └── JobWaitTimeout           JobHandle.wait ran out of time (also a TimeoutError)
+
+    Cancelled (BaseException)    raised inside a task at a checkpoint
+
+``Cancelled`` derives from ``BaseException`` for the reason ``asyncio.CancelledError``
+does: a task's ``except Exception:`` must not swallow a cancel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CorralError(Exception):
+    """Base of every error corral raises on purpose."""
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+        for key, value in context.items():
+            setattr(self, key, value)
+
+
+class ConfigError(CorralError, ValueError):
+    """A setting, duration or task option is invalid."""
+
+
+class InvalidArguments(CorralError, ValueError):
+    """Arguments, keyword arguments, results or meta must be plain JSON."""
+
+
+class UnknownTask(CorralError, LookupError):
+    """No task is registered under that name."""
+
+    def __init__(self, task: str) -> None:
+        super().__init__(f"no task registered as {task!r}", task=task)
+
+
+class JobNotFound(CorralError, LookupError):
+    """No job has that id."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id} not found", job_id=job_id)
+
+
+class JobAlreadyFinished(CorralError):
+    """The job is terminal; it cannot be cancelled."""
+
+    def __init__(self, job_id: str, status: str) -> None:
+        super().__init__(f"job {job_id} already finished ({status})", job_id=job_id, status=status)
+
+
+class StoreError(CorralError):
+    """The store cannot be opened, migrated or reached."""
+
+
+class JobWaitTimeout(CorralError, TimeoutError):
+    """The job did not finish within the time given to ``wait``."""
+
+    def __init__(self, job_id: str, status: str, timeout: float) -> None:
+        super().__init__(
+            f"job {job_id} still {status} after {timeout:g}s",
+            job_id=job_id,
+            status=status,
+            timeout=timeout,
+        )
+
+
+class Cancelled(BaseException):  # noqa: N818 - the name users write: `except corral.Cancelled`
+    """Raised inside a running task at a checkpoint once a cancel is pending."""
+
+    def __init__(self, reason: str | None = None) -> None:
+        super().__init__(reason or "cancelled")
+        self.reason = reason

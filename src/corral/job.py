@@ -1,0 +1,107 @@
+"""What a job is, as the store returns it: frozen values, no behaviour that touches I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from corral.status import JobStatus
+
+JSON = Any
+"""A value that survives ``json.dumps`` and ``json.loads`` unchanged."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a running job says it is; ``ratio`` is derived, never stored."""
+
+    current: float = 0.0
+    total: float | None = None
+    message: str | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.total:
+            return None
+        return max(0.0, min(1.0, self.current / self.total))
+
+
+@dataclass(frozen=True)
+class JobError:
+    """The last failure of a job."""
+
+    type: str
+    message: str
+    traceback: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A snapshot of one job row. Fields follow DESIGN §1."""
+
+    id: str
+    task: str
+    status: JobStatus
+    args: list[JSON] = field(default_factory=list)
+    kwargs: dict[str, JSON] = field(default_factory=dict)
+    queue: str = "default"
+    priority: int = 0
+    phase: str | None = None
+    progress: Progress = field(default_factory=Progress)
+    attempt: int = 0
+    max_attempts: int = 1
+    run_at: datetime | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    worker_id: str | None = None
+    timeout: float | None = None
+    cancel_requested_at: datetime | None = None
+    cancel_reason: str | None = None
+    cancelled_by: str | None = None
+    error: JobError | None = None
+    result: JSON = None
+    batch_id: str | None = None
+    limit_key: str | None = None
+    unique_key: str | None = None
+    meta: dict[str, JSON] = field(default_factory=dict)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status.is_terminal
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One row of a job's audit trail: a transition, or a note such as a phase change."""
+
+    id: int
+    job_id: str
+    at: datetime
+    kind: str
+    actor: str | None
+    reason: str | None
+    from_status: JobStatus | None
+    to_status: JobStatus | None
+    data: dict[str, JSON] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """Everything the store needs to insert a job; built by ``Task`` / ``Signature``."""
+
+    id: str
+    task: str
+    args: list[JSON]
+    kwargs: dict[str, JSON]
+    queue: str = "default"
+    priority: int = 0
+    max_attempts: int = 1
+    run_at: datetime | None = None
+    timeout: float | None = None
+    batch_id: str | None = None
+    limit_key: str | None = None
+    unique_key: str | None = None
+    meta: dict[str, JSON] = field(default_factory=dict)

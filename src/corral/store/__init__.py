@@ -1,0 +1,27 @@
+"""Stores: ``open_store(url)`` picks the backend from the URL scheme."""
+
+from __future__ import annotations
+
+from corral import errors
+from corral.store.base import Store
+
+
+def open_store(url: str) -> Store:
+    """A store for ``sqlite:///path`` (``sqlite:///:memory:`` is refused: workers share
+    the file) or, once that backend lands, ``postgresql://...``."""
+    if url.startswith("sqlite:///"):
+        from corral.store.sqlite.store import SQLiteStore
+
+        return SQLiteStore(url)
+    if url.startswith(("postgresql://", "postgres://")):
+        raise errors.StoreError(
+            "the PostgreSQL store is not available yet; use sqlite:///path/to/file.db",
+            url=url,
+        )
+    raise errors.StoreError(
+        f"unsupported database URL {url!r}: expected sqlite:///path or postgresql://...",
+        url=url,
+    )
+
+
+__all__ = ["Store", "open_store"]

@@ -1,0 +1,216 @@
+"""The Store protocol: the one contract every backend meets.
+
+App, worker, HTTP and CLI talk to a ``Store``, never to a connection. Each method's
+docstring says which states it moves jobs between and what happens when two callers race;
+every move is one guarded statement (``... WHERE id IN (...) AND status IN (...)``), so of
+two racing callers exactly one wins and the other sees the row unchanged. Every transition
+writes a ``job_events`` row in the same transaction.
+
+The store is synchronous (sqlite3 and psycopg's pool are); async edges reach it through a
+thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from corral.job import JSON, Job, JobEvent, NewJob
+from corral.outcome import Outcome
+from corral.status import JobStatus
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Which jobs a listing or bulk operation covers; ``None`` means any."""
+
+    statuses: tuple[JobStatus, ...] | None = None
+    queue: str | None = None
+    task: str | None = None
+    batch_id: str | None = None
+    ids: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CancelChange:
+    """What a cancel request did to one job."""
+
+    job_id: str
+    from_status: JobStatus
+    to_status: JobStatus
+    worker_id: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.from_status != self.to_status
+
+
+@dataclass(frozen=True)
+class FinishResult:
+    """Whether an outcome was recorded, and the job's status after the attempt."""
+
+    job_id: str
+    recorded: bool
+    status: JobStatus | None
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    """The latest progress and phase of one running job (fenced like an outcome)."""
+
+    job_id: str
+    worker_id: str
+    attempt: int
+    phase: str | None
+    current: float
+    total: float | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class HeldJob:
+    """A job a worker holds, as the store sees it at heartbeat time."""
+
+    job_id: str
+    status: JobStatus
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One row of the notifications outbox (SQLite) / one NOTIFY payload (PostgreSQL).
+
+    ``channel`` is ``"jobs"`` (work is available on ``queue``) or ``"cancel"`` (``job_ids``
+    held by ``worker_id`` should stop; ``force`` when they are already ``cancelled``).
+    """
+
+    id: int
+    channel: str
+    queue: str | None = None
+    worker_id: str | None = None
+    job_ids: tuple[str, ...] = ()
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """How a worker registers itself; ``doorbell`` is its local wake-up address."""
+
+    id: str
+    host: str
+    pid: int
+    queues: tuple[str, ...]
+    concurrency: int
+    version: str
+    doorbell: str | None = None
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An audit-trail note that is not a status change (phase entered, task log line)."""
+
+    job_id: str
+    kind: str
+    actor: str | None = None
+    reason: str | None = None
+    data: dict[str, JSON] = field(default_factory=dict)
+
+
+class Listener(Protocol):
+    """How a worker hears of new work and cancels without waiting for its next poll."""
+
+    address: str | None
+    """Where writers reach this listener (recorded as the worker's ``doorbell``)."""
+
+    def wait(self, timeout: float | None = None) -> list[Notification]:
+        """Block up to ``timeout`` (or the backend's poll interval) for notifications."""
+
+    def close(self) -> None:
+        """Stop listening."""
+
+
+class Store(Protocol):
+    """Persistence of jobs, their trail, workers and notifications."""
+
+    url: str
+
+    def migrate(self) -> int:
+        """Apply pending migrations; return the schema version. Safe to run concurrently."""
+
+    def close(self) -> None:
+        """Release connections held by this store object."""
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    def enqueue_jobs(self, jobs: Sequence[NewJob], *, actor: str | None = None) -> list[Job]:
+        """Insert all ``jobs`` in one transaction (all or none): ``-> queued``, or
+        ``-> scheduled`` when ``run_at`` is in the future. Wakes workers on their queues."""
+
+    def claim_jobs(self, worker_id: str, queues: Sequence[str], limit: int) -> list[Job]:
+        """Move up to ``limit`` due jobs ``queued -> running`` for ``worker_id``, highest
+        priority then oldest first, ``attempt + 1``; due ``scheduled`` jobs are promoted to
+        ``queued`` first. One statement: two workers racing never claim the same job."""
+
+    def finish_jobs(self, outcomes: Sequence[Outcome]) -> list[FinishResult]:
+        """Record outcomes: ``running|cancelling -> completed|failed|scheduled|cancelled``.
+        Fenced by ``worker_id`` + ``attempt``: an outcome for a job that was force-cancelled,
+        reaped or re-claimed meanwhile is refused (``recorded=False``), never applied."""
+
+    def record_progress(self, updates: Sequence[ProgressUpdate]) -> list[str]:
+        """Write progress and phase of running jobs (no trail row); fenced. Returns the ids
+        whose update was refused: the worker no longer holds them."""
+
+    def save_result(self, job_id: str, worker_id: str, attempt: int, result: JSON) -> bool:
+        """Store a partial ``result`` on a job the worker holds; False if it no longer does."""
+
+    def add_events(self, events: Sequence[NewEvent]) -> None:
+        """Append notes to the audit trail (no status change)."""
+
+    def cancel_jobs(
+        self,
+        ids: Sequence[str],
+        *,
+        actor: str | None,
+        reason: str | None,
+        force: bool = False,
+    ) -> list[CancelChange]:
+        """Request cancellation, in one transaction: ``scheduled|queued -> cancelled``;
+        ``running -> cancelling`` (or ``-> cancelled`` with ``force``, which also ends
+        ``cancelling`` jobs); terminal jobs are left as they are and reported unchanged.
+        Unknown ids are absent from the result. Notifies each affected worker once."""
+
+    def get_job(self, job_id: str) -> Job | None:
+        """One job, or None."""
+
+    def list_jobs(self, where: JobFilter, *, limit: int = 100) -> list[Job]:
+        """Jobs matching ``where``, newest first."""
+
+    def job_events(self, job_id: str) -> list[JobEvent]:
+        """The audit trail of one job, oldest first."""
+
+    # -- workers and notifications -----------------------------------------------------
+
+    def register_worker(self, worker: WorkerInfo) -> None:
+        """Record a starting worker (state ``running``)."""
+
+    def heartbeat(self, worker_id: str) -> list[HeldJob]:
+        """Refresh the worker and all jobs it holds in one statement; return those jobs
+        (``running`` or ``cancelling``). A job the worker thinks it runs but that is missing
+        here was lost (force-cancelled or reaped): the worker must stop it."""
+
+    def deregister_worker(self, worker_id: str) -> None:
+        """Mark the worker ``stopped``."""
+
+    def last_notification_id(self) -> int:
+        """The newest notification id; a starting worker reads after it."""
+
+    def read_notifications(self, after_id: int) -> list[Notification]:
+        """Notifications newer than ``after_id``, oldest first (one indexed lookup)."""
+
+    def prune_notifications(self, older_than: datetime) -> int:
+        """Drop outbox rows older than ``older_than``; return how many."""
+
+    def open_listener(self) -> Listener:
+        """A listener for one worker (doorbell + outbox on SQLite, LISTEN on PostgreSQL)."""

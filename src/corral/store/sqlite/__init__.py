@@ -1,0 +1,1 @@
+"""The embedded SQLite store (stdlib ``sqlite3``, WAL, one file shared by processes)."""

@@ -1,0 +1,164 @@
+-- Named queries of the SQLite store. Every status change is guarded by the statuses it
+-- may leave; callers act on the rows RETURNING gives back. JSON array parameters are
+-- read with json_each so one statement covers any number of jobs.
+
+-- name: insert_job
+-- Insert one new job (run inside the enqueue transaction, once per job).
+INSERT INTO jobs (id, task, args, kwargs, queue, priority, status, max_attempts, run_at,
+                  created_at, timeout, batch_id, limit_key, unique_key, meta)
+VALUES (:id, :task, :args, :kwargs, :queue, :priority, :status, :max_attempts, :run_at,
+        :created_at, :timeout, :batch_id, :limit_key, :unique_key, :meta);
+
+-- name: insert_event
+-- Append one row to the audit trail.
+INSERT INTO job_events (job_id, at, kind, actor, reason, from_status, to_status, data)
+VALUES (:job_id, :at, :kind, :actor, :reason, :from_status, :to_status, :data);
+
+-- name: promote_due
+-- scheduled -> queued for jobs whose run_at has come.
+UPDATE jobs SET status = 'queued'
+WHERE status = 'scheduled' AND run_at <= :now
+RETURNING id;
+
+-- name: claim_jobs
+-- queued -> running for up to :limit due jobs on the worker's queues, best first.
+UPDATE jobs
+SET status = 'running', worker_id = :worker_id, attempt = attempt + 1,
+    started_at = :now, heartbeat_at = :now, finished_at = NULL,
+    phase = NULL, progress_current = 0, progress_total = NULL, progress_message = NULL
+WHERE status = 'queued'
+  AND id IN (SELECT id FROM jobs
+             WHERE status = 'queued'
+               AND queue IN (SELECT value FROM json_each(:queues))
+               AND run_at <= :now
+             ORDER BY priority DESC, run_at, id
+             LIMIT :limit)
+RETURNING *;
+
+-- name: statuses_of
+-- Current status and holder of the jobs in a JSON array of ids.
+SELECT id, status, worker_id, attempt, cancel_requested_at FROM jobs
+WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: finish_jobs
+-- running|cancelling -> the outcome's status, fenced by worker_id + attempt.
+UPDATE jobs
+SET status = o.status,
+    result = CASE WHEN o.has_result THEN o.result ELSE jobs.result END,
+    error = COALESCE(o.error, jobs.error),
+    run_at = COALESCE(o.run_at, jobs.run_at),
+    phase = COALESCE(o.phase, jobs.phase),
+    finished_at = CASE WHEN o.status = 'scheduled' THEN NULL ELSE :now END,
+    worker_id = CASE WHEN o.status = 'scheduled' THEN NULL ELSE jobs.worker_id END
+FROM (SELECT value ->> 'id' AS id, value ->> 'worker_id' AS worker_id,
+             value ->> 'attempt' AS attempt, value ->> 'status' AS status,
+             value ->> 'has_result' AS has_result, value ->> 'result' AS result,
+             value ->> 'error' AS error, value ->> 'run_at' AS run_at,
+             value ->> 'phase' AS phase
+      FROM json_each(:outcomes)) AS o
+WHERE jobs.id = o.id AND jobs.worker_id = o.worker_id AND jobs.attempt = o.attempt
+  AND jobs.status IN ('running', 'cancelling')
+RETURNING jobs.id, jobs.status;
+
+-- name: record_progress
+-- Latest progress and phase of held jobs; no trail row (progress is not a transition).
+UPDATE jobs
+SET phase = p.phase, progress_current = p.current, progress_total = p.total,
+    progress_message = p.message
+FROM (SELECT value ->> 'id' AS id, value ->> 'worker_id' AS worker_id,
+             value ->> 'attempt' AS attempt, value ->> 'phase' AS phase,
+             value ->> 'current' AS current, value ->> 'total' AS total,
+             value ->> 'message' AS message
+      FROM json_each(:updates)) AS p
+WHERE jobs.id = p.id AND jobs.worker_id = p.worker_id AND jobs.attempt = p.attempt
+  AND jobs.status IN ('running', 'cancelling')
+RETURNING jobs.id;
+
+-- name: save_result
+-- Partial result of a held job (ctx.save), fenced.
+UPDATE jobs SET result = :result
+WHERE id = :id AND worker_id = :worker_id AND attempt = :attempt
+  AND status IN ('running', 'cancelling')
+RETURNING id;
+
+-- name: cancel_jobs
+-- scheduled|queued -> cancelled; running -> cancelling, or -> cancelled when forced
+-- (forced also ends cancelling). :statuses lists what may be left.
+UPDATE jobs
+SET status = CASE WHEN status IN ('scheduled', 'queued') OR :force THEN 'cancelled'
+                  ELSE 'cancelling' END,
+    finished_at = CASE WHEN status IN ('scheduled', 'queued') OR :force THEN :now
+                       ELSE finished_at END,
+    cancel_requested_at = COALESCE(cancel_requested_at, :now),
+    cancel_reason = COALESCE(:reason, cancel_reason),
+    cancelled_by = COALESCE(:actor, cancelled_by)
+WHERE id IN (SELECT value FROM json_each(:ids))
+  AND status IN (SELECT value FROM json_each(:statuses))
+RETURNING id, status, worker_id;
+
+-- name: get_job
+-- One job by id.
+SELECT * FROM jobs WHERE id = :id;
+
+-- name: list_jobs
+-- Jobs matching optional filters (NULL = any), newest first.
+SELECT * FROM jobs
+WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
+  AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
+  AND (:queue IS NULL OR queue = :queue)
+  AND (:task IS NULL OR task = :task)
+  AND (:batch_id IS NULL OR batch_id = :batch_id)
+ORDER BY id DESC
+LIMIT :limit;
+
+-- name: job_events
+-- The audit trail of one job, oldest first.
+SELECT * FROM job_events WHERE job_id = :job_id ORDER BY id;
+
+-- name: register_worker
+-- A worker starts (or restarts under the same id).
+INSERT INTO workers (id, host, pid, queues, concurrency, version, started_at, last_seen,
+                     state, doorbell)
+VALUES (:id, :host, :pid, :queues, :concurrency, :version, :now, :now, 'running', :doorbell)
+ON CONFLICT (id) DO UPDATE
+SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
+    concurrency = excluded.concurrency, version = excluded.version,
+    started_at = excluded.started_at, last_seen = excluded.last_seen,
+    state = 'running', doorbell = excluded.doorbell;
+
+-- name: touch_worker
+-- Heartbeat, part 1: the worker is alive.
+UPDATE workers SET last_seen = :now WHERE id = :worker_id;
+
+-- name: touch_held_jobs
+-- Heartbeat, part 2: every job the worker holds, refreshed and returned.
+UPDATE jobs SET heartbeat_at = :now
+WHERE worker_id = :worker_id AND status IN ('running', 'cancelling')
+RETURNING id, status, attempt;
+
+-- name: deregister_worker
+-- The worker stopped cleanly.
+UPDATE workers SET state = 'stopped', last_seen = :now, doorbell = NULL WHERE id = :worker_id;
+
+-- name: live_doorbells
+-- Wake-up addresses of workers seen recently.
+SELECT id, doorbell, queues FROM workers
+WHERE state = 'running' AND doorbell IS NOT NULL AND last_seen >= :since;
+
+-- name: insert_notification
+-- One outbox row for workers to read by id.
+INSERT INTO notifications (at, channel, queue, worker_id, payload)
+VALUES (:at, :channel, :queue, :worker_id, :payload);
+
+-- name: last_notification_id
+-- The newest outbox id ever handed out (pruning does not reset it).
+SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'notifications'), 0);
+
+-- name: read_notifications
+-- Outbox rows after a worker's last-seen id.
+SELECT id, channel, queue, worker_id, payload FROM notifications
+WHERE id > :after_id ORDER BY id LIMIT 1000;
+
+-- name: prune_notifications
+-- Drop outbox rows every worker has had time to read.
+DELETE FROM notifications WHERE at < :before;

@@ -1,0 +1,535 @@
+"""SQLite store: stdlib ``sqlite3``, WAL, ``BEGIN IMMEDIATE`` for every write.
+
+Several processes share one file (server, workers, CLI). Each thread gets its own
+connection; writers serialize on SQLite's write lock, waiting out ``busy_timeout`` and then
+retrying, so "database is locked" never reaches a caller. Times are stored as UNIX epoch
+seconds and returned as aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from corral import errors
+from corral.job import JSON, Job, JobError, JobEvent, NewJob, Progress
+from corral.outcome import Outcome, OutcomeKind
+from corral.status import IN_FLIGHT, PENDING, JobStatus
+from corral.store import base, migrate
+from corral.store.sqlite import doorbell
+
+Q = migrate.load_queries("corral.store.sqlite")
+MIGRATIONS = migrate.load_migrations("corral.store.sqlite")
+MIN_SQLITE = (3, 38, 0)  # ->> operator; RETURNING and UPDATE ... FROM are older
+BUSY_TIMEOUT_MS = 5000
+LOCK_RETRY_DEADLINE = 120.0  # seconds of retrying a busy database before giving up
+DOORBELL_HORIZON = 60.0  # workers silent longer than this are not rung
+OUTCOME_STATUS = {
+    OutcomeKind.COMPLETED: JobStatus.COMPLETED,
+    OutcomeKind.FAILED: JobStatus.FAILED,
+    OutcomeKind.RETRY: JobStatus.SCHEDULED,
+    OutcomeKind.CANCELLED: JobStatus.CANCELLED,
+}
+OUTCOME_EVENT = {
+    OutcomeKind.COMPLETED: "completed",
+    OutcomeKind.FAILED: "failed",
+    OutcomeKind.RETRY: "retry_scheduled",
+    OutcomeKind.CANCELLED: "cancelled",
+}
+
+
+@dataclass
+class _Transaction:
+    """A write in progress and the doorbells to ring once it has committed."""
+
+    conn: sqlite3.Connection
+    now: float
+    rings: list[tuple[list[str], str, str | None]] = field(default_factory=list)
+
+    def event(
+        self,
+        job_id: str,
+        kind: str,
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+        from_status: str | None = None,
+        to_status: str | None = None,
+        data: dict[str, JSON] | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "job_id": job_id, "at": self.now, "kind": kind, "actor": actor, "reason": reason,
+            "from_status": from_status, "to_status": to_status,
+            "data": json.dumps(data) if data else None,
+        }
+
+    def add_events(self, events: list[dict[str, Any]]) -> None:
+        if events:
+            self.conn.executemany(Q["insert_event"], events)
+
+
+class SQLiteStore:
+    """The embedded store; see ``corral.store.base.Store`` for the contract."""
+
+    def __init__(self, url: str) -> None:
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise errors.StoreError(
+                f"SQLite {sqlite3.sqlite_version} is too old; corral needs 3.38 or newer"
+            )
+        path = url.removeprefix("sqlite:///")
+        if path in ("", ":memory:"):
+            raise errors.StoreError(
+                "an in-memory SQLite database cannot be shared with workers; give a file path",
+                url=url,
+            )
+        self.url = url
+        self.path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()  # guards _connections (any thread)
+
+    # -- connections and transactions -------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(
+                    self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                    check_same_thread=False,
+                )
+                conn.row_factory = sqlite3.Row
+                self._retry_busy(lambda: self._configure(conn))  # type: ignore[arg-type]
+            except sqlite3.Error as exc:
+                raise errors.StoreError(
+                    f"cannot open SQLite database {self.path!r}: {exc}", url=self.url
+                ) from exc
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    @staticmethod
+    def _configure(conn: sqlite3.Connection) -> None:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+
+    @staticmethod
+    def _retry_busy(operation: Any) -> Any:
+        """Run ``operation``, retrying while the database stays locked past busy_timeout."""
+        deadline = time.monotonic() + LOCK_RETRY_DEADLINE
+        delay = 0.001
+        while True:
+            try:
+                return operation()
+            except sqlite3.OperationalError as exc:
+                message = str(exc)
+                if "locked" not in message and "busy" not in message:
+                    raise
+                if time.monotonic() > deadline:
+                    raise errors.StoreError(f"SQLite stayed locked: {message}") from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+
+    @contextmanager
+    def _write(self) -> Iterator[_Transaction]:
+        conn = self._conn()
+        self._retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+        tx = _Transaction(conn, time.time())
+        try:
+            yield tx
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        for addresses, channel, queue in tx.rings:
+            doorbell.ring(addresses, channel, queue)
+
+    def _read(self, name: str, params: dict[str, Any]) -> list[sqlite3.Row]:
+        conn = self._conn()
+        rows: list[sqlite3.Row] = self._retry_busy(
+            lambda: conn.execute(Q[name], params).fetchall()
+        )
+        return rows
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- schema -----------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        with self._write() as tx:
+            tx.conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+            )
+            applied = {row[0] for row in tx.conn.execute("SELECT version FROM schema_migrations")}
+            for migration in MIGRATIONS:
+                if migration.version in applied:
+                    continue
+                for statement in _statements(migration.sql):
+                    tx.conn.execute(statement)
+                tx.conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, tx.now),
+                )
+        return MIGRATIONS[-1].version
+
+    # -- jobs -------------------------------------------------------------------------
+
+    def enqueue_jobs(self, jobs: Sequence[NewJob], *, actor: str | None = None) -> list[Job]:
+        if not jobs:
+            return []
+        with self._write() as tx:
+            rows = [_new_job_row(job, tx.now) for job in jobs]
+            tx.conn.executemany(Q["insert_job"], rows)
+            tx.add_events([
+                tx.event(row["id"], "enqueued", actor=actor, to_status=row["status"])
+                for row in rows
+            ])
+            queues = {row["queue"] for row in rows if row["status"] == JobStatus.QUEUED}
+            if queues:
+                for queue, addresses in self._doorbells_by_queue(tx, queues).items():
+                    tx.rings.append((addresses, doorbell.BELL_JOBS, queue))
+        return [_job_from_new(job, row) for job, row in zip(jobs, rows, strict=True)]
+
+    def claim_jobs(self, worker_id: str, queues: Sequence[str], limit: int) -> list[Job]:
+        if limit <= 0 or not queues:
+            return []
+        params = {"worker_id": worker_id, "queues": json.dumps(list(queues)), "limit": limit}
+        with self._write() as tx:
+            params["now"] = tx.now
+            promoted = tx.conn.execute(Q["promote_due"], {"now": tx.now}).fetchall()
+            rows = tx.conn.execute(Q["claim_jobs"], params).fetchall()
+            tx.add_events(
+                [tx.event(row["id"], "due", actor="corral", from_status="scheduled",
+                          to_status="queued") for row in promoted]
+                + [tx.event(row["id"], "claimed", actor=worker_id, from_status="queued",
+                            to_status="running", data={"attempt": row["attempt"]})
+                   for row in rows]
+            )
+        jobs = [_job(row) for row in rows]
+        jobs.sort(key=lambda job: (-job.priority, job.run_at or 0, job.id))
+        return jobs
+
+    def finish_jobs(self, outcomes: Sequence[Outcome]) -> list[base.FinishResult]:
+        if not outcomes:
+            return []
+        payload = json.dumps([_outcome_json(outcome) for outcome in outcomes])
+        ids = json.dumps([outcome.job_id for outcome in outcomes])
+        with self._write() as tx:
+            before = {row["id"]: row for row in tx.conn.execute(Q["statuses_of"], {"ids": ids})}
+            recorded = {
+                row["id"]: JobStatus(row["status"])
+                for row in tx.conn.execute(Q["finish_jobs"], {"outcomes": payload, "now": tx.now})
+            }
+            tx.add_events([
+                _outcome_event(tx, outcome, before[outcome.job_id], outcome.job_id in recorded)
+                for outcome in outcomes
+                if outcome.job_id in before
+            ])
+        return [
+            base.FinishResult(
+                outcome.job_id,
+                outcome.job_id in recorded,
+                recorded.get(outcome.job_id)
+                or (JobStatus(before[outcome.job_id]["status"]) if outcome.job_id in before
+                    else None),
+            )
+            for outcome in outcomes
+        ]
+
+    def record_progress(self, updates: Sequence[base.ProgressUpdate]) -> list[str]:
+        if not updates:
+            return []
+        payload = json.dumps([
+            {"id": u.job_id, "worker_id": u.worker_id, "attempt": u.attempt, "phase": u.phase,
+             "current": u.current, "total": u.total, "message": u.message}
+            for u in updates
+        ])
+        with self._write() as tx:
+            applied = {row["id"] for row in tx.conn.execute(Q["record_progress"],
+                                                            {"updates": payload})}
+        return [u.job_id for u in updates if u.job_id not in applied]
+
+    def save_result(self, job_id: str, worker_id: str, attempt: int, result: JSON) -> bool:
+        params = {"id": job_id, "worker_id": worker_id, "attempt": attempt,
+                  "result": json.dumps(result)}
+        with self._write() as tx:
+            return tx.conn.execute(Q["save_result"], params).fetchone() is not None
+
+    def add_events(self, events: Sequence[base.NewEvent]) -> None:
+        if not events:
+            return
+        with self._write() as tx:
+            tx.add_events([
+                tx.event(e.job_id, e.kind, actor=e.actor, reason=e.reason, data=e.data)
+                for e in events
+            ])
+
+    def cancel_jobs(
+        self,
+        ids: Sequence[str],
+        *,
+        actor: str | None,
+        reason: str | None,
+        force: bool = False,
+    ) -> list[base.CancelChange]:
+        if not ids:
+            return []
+        leavable = [*PENDING, JobStatus.RUNNING] + ([JobStatus.CANCELLING] if force else [])
+        id_list = json.dumps(list(dict.fromkeys(ids)))
+        with self._write() as tx:
+            before = {row["id"]: row for row in tx.conn.execute(Q["statuses_of"],
+                                                                 {"ids": id_list})}
+            rows = tx.conn.execute(Q["cancel_jobs"], {
+                "ids": id_list, "statuses": json.dumps(leavable), "force": int(force),
+                "now": tx.now, "reason": reason, "actor": actor,
+            }).fetchall()
+            changes = {
+                row["id"]: base.CancelChange(
+                    row["id"], JobStatus(before[row["id"]]["status"]), JobStatus(row["status"]),
+                    row["worker_id"],
+                )
+                for row in rows
+            }
+            tx.add_events([
+                tx.event(c.job_id, "cancelled" if c.to_status == JobStatus.CANCELLED
+                         else "cancel_requested", actor=actor, reason=reason,
+                         from_status=c.from_status, to_status=c.to_status,
+                         data={"force": True} if force else None)
+                for c in changes.values()
+            ])
+            self._notify_holders(tx, [c for c in changes.values() if c.from_status in IN_FLIGHT],
+                                 force)
+        return [
+            changes.get(job_id)
+            or base.CancelChange(job_id, JobStatus(row["status"]), JobStatus(row["status"]),
+                                 row["worker_id"])
+            for job_id, row in before.items()
+        ]
+
+    def _notify_holders(
+        self, tx: _Transaction, changes: list[base.CancelChange], force: bool
+    ) -> None:
+        """One outbox row and one doorbell per worker holding any of the cancelled jobs."""
+        by_worker: dict[str, list[str]] = defaultdict(list)
+        for change in changes:
+            if change.worker_id:
+                by_worker[change.worker_id].append(change.job_id)
+        if not by_worker:
+            return
+        for worker_id, job_ids in by_worker.items():
+            tx.conn.execute(Q["insert_notification"], {
+                "at": tx.now, "channel": doorbell.BELL_CANCEL, "queue": None,
+                "worker_id": worker_id,
+                "payload": json.dumps({"job_ids": job_ids, "force": force}),
+            })
+        addresses = [
+            row["doorbell"] for row in self._live_workers(tx) if row["id"] in by_worker
+        ]
+        tx.rings.append((addresses, doorbell.BELL_CANCEL, None))
+
+    def _live_workers(self, tx: _Transaction) -> list[sqlite3.Row]:
+        return tx.conn.execute(Q["live_doorbells"],
+                               {"since": tx.now - DOORBELL_HORIZON}).fetchall()
+
+    def _doorbells_by_queue(self, tx: _Transaction, queues: set[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = defaultdict(list)
+        for row in self._live_workers(tx):
+            for queue in set(json.loads(row["queues"])) & queues:
+                found[queue].append(row["doorbell"])
+        return found
+
+    def get_job(self, job_id: str) -> Job | None:
+        rows = self._read("get_job", {"id": job_id})
+        return _job(rows[0]) if rows else None
+
+    def list_jobs(self, where: base.JobFilter, *, limit: int = 100) -> list[Job]:
+        rows = self._read("list_jobs", {
+            "statuses": json.dumps(list(where.statuses)) if where.statuses else None,
+            "ids": json.dumps(list(where.ids)) if where.ids is not None else None,
+            "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
+            "limit": limit,
+        })
+        return [_job(row) for row in rows]
+
+    def job_events(self, job_id: str) -> list[JobEvent]:
+        return [
+            JobEvent(
+                id=row["id"], job_id=row["job_id"], at=_dt_required(row["at"]), kind=row["kind"],
+                actor=row["actor"], reason=row["reason"],
+                from_status=JobStatus(row["from_status"]) if row["from_status"] else None,
+                to_status=JobStatus(row["to_status"]) if row["to_status"] else None,
+                data=json.loads(row["data"]) if row["data"] else {},
+            )
+            for row in self._read("job_events", {"job_id": job_id})
+        ]
+
+    # -- workers and notifications ------------------------------------------------------
+
+    def register_worker(self, worker: base.WorkerInfo) -> None:
+        with self._write() as tx:
+            tx.conn.execute(Q["register_worker"], {
+                "id": worker.id, "host": worker.host, "pid": worker.pid,
+                "queues": json.dumps(list(worker.queues)), "concurrency": worker.concurrency,
+                "version": worker.version, "now": tx.now, "doorbell": worker.doorbell,
+            })
+
+    def heartbeat(self, worker_id: str) -> list[base.HeldJob]:
+        with self._write() as tx:
+            params = {"worker_id": worker_id, "now": tx.now}
+            tx.conn.execute(Q["touch_worker"], params)
+            rows = tx.conn.execute(Q["touch_held_jobs"], params).fetchall()
+        return [base.HeldJob(row["id"], JobStatus(row["status"]), row["attempt"]) for row in rows]
+
+    def deregister_worker(self, worker_id: str) -> None:
+        with self._write() as tx:
+            tx.conn.execute(Q["deregister_worker"], {"worker_id": worker_id, "now": tx.now})
+
+    def last_notification_id(self) -> int:
+        return int(self._read("last_notification_id", {})[0][0])
+
+    def read_notifications(self, after_id: int) -> list[base.Notification]:
+        found = []
+        for row in self._read("read_notifications", {"after_id": after_id}):
+            payload = json.loads(row["payload"]) if row["payload"] else {}
+            found.append(base.Notification(
+                id=row["id"], channel=row["channel"], queue=row["queue"],
+                worker_id=row["worker_id"], job_ids=tuple(payload.get("job_ids", ())),
+                force=bool(payload.get("force", False)),
+            ))
+        return found
+
+    def prune_notifications(self, older_than: datetime) -> int:
+        with self._write() as tx:
+            cursor = tx.conn.execute(Q["prune_notifications"],
+                                     {"before": older_than.timestamp()})
+            return cursor.rowcount
+
+    def open_listener(self) -> doorbell.DoorbellListener:
+        return doorbell.DoorbellListener(self)
+
+
+# -- row conversion --------------------------------------------------------------------
+
+
+def _statements(sql: str) -> Iterator[str]:
+    """Split a migration into statements (migrations hold no semicolons in literals)."""
+    code = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    for statement in code.split(";"):
+        if statement.strip():
+            yield statement.strip()
+
+
+def _ts(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def _dt(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+def _dt_required(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _new_job_row(job: NewJob, now: float) -> dict[str, Any]:
+    run_at = _ts(job.run_at) or now
+    return {
+        "id": job.id, "task": job.task, "args": json.dumps(job.args),
+        "kwargs": json.dumps(job.kwargs), "queue": job.queue, "priority": job.priority,
+        "status": JobStatus.SCHEDULED if run_at > now else JobStatus.QUEUED,
+        "max_attempts": job.max_attempts, "run_at": run_at, "created_at": now,
+        "timeout": job.timeout, "batch_id": job.batch_id, "limit_key": job.limit_key,
+        "unique_key": job.unique_key, "meta": json.dumps(job.meta),
+    }
+
+
+def _job_from_new(job: NewJob, row: dict[str, Any]) -> Job:
+    return Job(
+        id=job.id, task=job.task, status=JobStatus(row["status"]), args=list(job.args),
+        kwargs=dict(job.kwargs), queue=job.queue, priority=job.priority,
+        max_attempts=job.max_attempts, run_at=_dt(row["run_at"]),
+        created_at=_dt(row["created_at"]), timeout=job.timeout, batch_id=job.batch_id,
+        limit_key=job.limit_key, unique_key=job.unique_key, meta=dict(job.meta),
+    )
+
+
+def _job(row: sqlite3.Row) -> Job:
+    error = json.loads(row["error"]) if row["error"] else None
+    return Job(
+        id=row["id"], task=row["task"], status=JobStatus(row["status"]),
+        args=json.loads(row["args"]), kwargs=json.loads(row["kwargs"]), queue=row["queue"],
+        priority=row["priority"], phase=row["phase"],
+        progress=Progress(row["progress_current"], row["progress_total"],
+                          row["progress_message"]),
+        attempt=row["attempt"], max_attempts=row["max_attempts"], run_at=_dt(row["run_at"]),
+        created_at=_dt(row["created_at"]), started_at=_dt(row["started_at"]),
+        finished_at=_dt(row["finished_at"]), heartbeat_at=_dt(row["heartbeat_at"]),
+        worker_id=row["worker_id"], timeout=row["timeout"],
+        cancel_requested_at=_dt(row["cancel_requested_at"]),
+        cancel_reason=row["cancel_reason"], cancelled_by=row["cancelled_by"],
+        error=JobError(**error) if error else None,
+        result=json.loads(row["result"]) if row["result"] is not None else None,
+        batch_id=row["batch_id"], limit_key=row["limit_key"], unique_key=row["unique_key"],
+        meta=json.loads(row["meta"]),
+    )
+
+
+def _outcome_json(outcome: Outcome) -> dict[str, Any]:
+    error = outcome.error
+    return {
+        "id": outcome.job_id, "worker_id": outcome.worker_id, "attempt": outcome.attempt,
+        "status": OUTCOME_STATUS[outcome.kind], "has_result": outcome.has_result,
+        "result": json.dumps(outcome.result) if outcome.has_result else None,
+        "error": json.dumps({"type": error.type, "message": error.message,
+                             "traceback": error.traceback}) if error else None,
+        "run_at": _ts(outcome.retry_at), "phase": outcome.phase,
+    }
+
+
+def _outcome_event(
+    tx: _Transaction, outcome: Outcome, before: sqlite3.Row, recorded: bool
+) -> dict[str, Any]:
+    """The trail row for one outcome: the transition, or a note that it was refused."""
+    data: dict[str, JSON] = {"attempt": outcome.attempt}
+    if outcome.error:
+        data["error_type"] = outcome.error.type
+        data["message"] = outcome.error.message
+    if not recorded:
+        data.update(worker_id=outcome.worker_id, outcome=outcome.kind.value,
+                    status=before["status"])
+        return tx.event(outcome.job_id, "outcome_refused", actor=outcome.worker_id,
+                        reason="the worker no longer holds this job", data=data)
+    from_status = before["status"]
+    if outcome.kind == OutcomeKind.CANCELLED:
+        data["was_in_phase"] = outcome.phase
+        if before["cancel_requested_at"] is not None:
+            latency = outcome.ended_at - before["cancel_requested_at"]
+            data["latency_ms"] = round(max(latency, 0.0) * 1000, 3)
+    elif from_status == JobStatus.CANCELLING:
+        data["cancel_too_late"] = True
+    if outcome.retry_at is not None:
+        data["run_at"] = outcome.retry_at.isoformat()
+    return tx.event(outcome.job_id, OUTCOME_EVENT[outcome.kind], actor=outcome.worker_id,
+                    reason=outcome.reason or (outcome.error.type if outcome.error else None),
+                    from_status=from_status, to_status=OUTCOME_STATUS[outcome.kind], data=data)

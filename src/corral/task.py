@@ -1,0 +1,151 @@
+"""``@app.task`` turns a function into a ``Task``; ``task.s(...)`` makes a ``Signature``.
+
+A Task is the registry entry: the function and its options. A Signature is one call of it,
+with arguments and per-call options, ready to enqueue alone or in a group.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from corral import config, errors, ids
+from corral.job import JSON, NewJob
+
+if TYPE_CHECKING:
+    from corral.app import Corral
+    from corral.handle import JobHandle
+
+Isolation = Literal["thread", "process"]
+ISOLATIONS: tuple[str, ...] = ("thread", "process")
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """Options fixed at registration; ``queue`` and ``priority`` can be set per call."""
+
+    queue: str = "default"
+    priority: int = 0
+    phases: tuple[str, ...] = ()
+    timeout: float | None = None
+    max_attempts: int = 1
+    isolation: Isolation = "thread"
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+
+    def __post_init__(self) -> None:
+        if not self.queue or not isinstance(self.queue, str):
+            raise errors.ConfigError("queue must be a non-empty string")
+        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
+            raise errors.ConfigError("max_attempts must be an integer >= 1")
+        if self.isolation not in ISOLATIONS:
+            raise errors.ConfigError(f"isolation must be one of {ISOLATIONS}")
+        if len(set(self.phases)) != len(self.phases):
+            raise errors.ConfigError("phases must be unique names")
+
+
+class Task:
+    """A registered task. Call it directly to run the function in-process (no job)."""
+
+    def __init__(self, app: Corral, fn: Callable[..., Any], name: str, options: TaskOptions):
+        self.app = app
+        self.fn = fn
+        self.name = name
+        self.options = options
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.takes_context = _takes_context(fn)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name} queue={self.options.queue!r}>"
+
+    def s(self, *args: JSON, **kwargs: JSON) -> Signature:
+        """One call of this task, to enqueue later (alone or with ``app.enqueue_many``)."""
+        return Signature(self, args, kwargs)
+
+    def enqueue(self, *args: JSON, **kwargs: JSON) -> JobHandle:
+        """Enqueue one job with these arguments; per-call options via ``s(...).set(...)``."""
+        return self.s(*args, **kwargs).enqueue()
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A task, its JSON arguments and per-call options (``queue``, ``priority``, ``delay``,
+    ``run_at``, ``meta``)."""
+
+    task: Task
+    args: tuple[JSON, ...] = ()
+    kwargs: dict[str, JSON] = field(default_factory=dict)
+    queue: str | None = None
+    priority: int | None = None
+    run_at: datetime | None = None
+    meta: dict[str, JSON] = field(default_factory=dict)
+
+    def set(
+        self,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        run_at: datetime | None = None,
+        delay: str | float | None = None,
+        meta: dict[str, JSON] | None = None,
+    ) -> Signature:
+        """A copy with per-call options; ``delay`` is a duration (``30``, ``"5m"``)."""
+        if run_at is not None and delay is not None:
+            raise errors.ConfigError("give run_at or delay, not both")
+        if delay is not None:
+            run_at = datetime.now(UTC) + timedelta(seconds=config.parse_duration(delay,
+                                                                                 name="delay"))
+        if run_at is not None and run_at.tzinfo is None:
+            raise errors.ConfigError("run_at must be timezone-aware")
+        changes: dict[str, Any] = {"queue": queue, "priority": priority, "run_at": run_at,
+                                   "meta": meta}
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def enqueue(self) -> JobHandle:
+        return self.task.app.enqueue(self)
+
+    def to_new_job(self, *, batch_id: str | None = None) -> NewJob:
+        """Validate (JSON only) and build the row the store inserts."""
+        args = _json_copy(list(self.args), "args")
+        kwargs = _json_copy(dict(self.kwargs), "kwargs")
+        meta = _json_copy(dict(self.meta), "meta")
+        options = self.task.options
+        queue = self.queue or options.queue
+        if not isinstance(queue, str) or not queue:
+            raise errors.ConfigError("queue must be a non-empty string")
+        return NewJob(
+            id=ids.uuid7(), task=self.task.name, args=args, kwargs=kwargs, queue=queue,
+            priority=options.priority if self.priority is None else int(self.priority),
+            max_attempts=options.max_attempts, run_at=self.run_at, timeout=options.timeout,
+            batch_id=batch_id, meta=meta,
+        )
+
+
+def _json_copy(value: Any, what: str) -> Any:
+    """``value`` as it will come back from the store; refuses anything that is not JSON."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise errors.InvalidArguments(f"{what} must be JSON (no pickle, ever): {exc}") from exc
+
+
+def _takes_context(fn: Callable[..., Any]) -> bool:
+    """A task receives a Context when its first parameter is named ``ctx`` or annotated
+    ``Context``: tasks that never look at their job stay plain functions."""
+    params = list(inspect.signature(fn).parameters.values())
+    if not params:
+        return False
+    first = params[0]
+    annotation = first.annotation
+    annotated = annotation is not inspect.Parameter.empty and (
+        getattr(annotation, "__name__", None) == "Context"
+        or (isinstance(annotation, str) and annotation.rsplit(".", 1)[-1] == "Context")
+    )
+    return first.name == "ctx" or annotated
