@@ -74,6 +74,15 @@ class Settings:
                 values[key] = value
         return cls(**{key: _coerce(key, value) for key, value in values.items()})
 
+    def override(self, **changes: Any) -> Settings:
+        """A copy with the non-None ``changes`` applied (command-line flags over the app)."""
+        for key in changes:
+            if key not in _FIELD_NAMES:
+                raise errors.ConfigError(f"unknown setting {key!r}", setting=key)
+        return dataclasses.replace(self, **{
+            key: _coerce(key, value) for key, value in changes.items() if value is not None
+        })
+
 
 _FIELD_NAMES = frozenset(field.name for field in dataclasses.fields(Settings))
 _DURATIONS = frozenset(

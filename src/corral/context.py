@@ -58,6 +58,7 @@ class Context:
         self._loop = loop
         self._async_task: asyncio.Task[object] | None = None
         self._phase: str | None = None
+        self._open_phases: list[str] = []  # nested phase blocks, innermost last
         self._progress = Progress()
         self._shield_depth = 0  # written and read by the task's thread / loop only
         self._cancel = threading.Event()  # set by the listener thread
@@ -105,14 +106,17 @@ class Context:
                 phase=name,
             )
         self.checkpoint()
-        outer = self._phase
+        self._open_phases.append(name)
         self._phase = name
         self._reporter.phase_entered(self, name)
         self._reporter.progress_changed(self)
-        yield
-        self.checkpoint()  # while still in the phase: a cancel here reports this phase
-        if outer is not None:
-            self._phase = outer
+        try:
+            yield
+            self.checkpoint()  # while still in the phase: a cancel here reports this phase
+        finally:
+            self._open_phases.pop()
+        if self._open_phases:
+            self._phase = self._open_phases[-1]
             self._reporter.progress_changed(self)
 
     def save(self, value: JSON) -> None:

@@ -37,7 +37,7 @@ RETURNING *;
 
 -- name: statuses_of
 -- Current status and holder of the jobs in a JSON array of ids.
-SELECT id, status, worker_id, attempt, cancel_requested_at FROM jobs
+SELECT id, status, worker_id, attempt, cancel_requested_at, cancel_reason FROM jobs
 WHERE id IN (SELECT value FROM json_each(:ids));
 
 -- name: finish_jobs

@@ -521,7 +521,9 @@ def _outcome_event(
         return tx.event(outcome.job_id, "outcome_refused", actor=outcome.worker_id,
                         reason="the worker no longer holds this job", data=data)
     from_status = before["status"]
+    reason = outcome.reason or (outcome.error.type if outcome.error else None)
     if outcome.kind == OutcomeKind.CANCELLED:
+        reason = outcome.reason or before["cancel_reason"]
         data["was_in_phase"] = outcome.phase
         if before["cancel_requested_at"] is not None:
             latency = outcome.ended_at - before["cancel_requested_at"]
@@ -531,5 +533,5 @@ def _outcome_event(
     if outcome.retry_at is not None:
         data["run_at"] = outcome.retry_at.isoformat()
     return tx.event(outcome.job_id, OUTCOME_EVENT[outcome.kind], actor=outcome.worker_id,
-                    reason=outcome.reason or (outcome.error.type if outcome.error else None),
+                    reason=reason,
                     from_status=from_status, to_status=OUTCOME_STATUS[outcome.kind], data=data)

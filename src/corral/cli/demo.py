@@ -1,0 +1,82 @@
+"""``corral demo``: a worker on SQLite running the ticker example, one job cancelled."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from corral.job import Job
+from corral.status import JobStatus
+
+STATUS_STYLE = {
+    JobStatus.SCHEDULED: "cyan", JobStatus.QUEUED: "blue", JobStatus.RUNNING: "yellow",
+    JobStatus.CANCELLING: "magenta", JobStatus.COMPLETED: "green", JobStatus.FAILED: "red",
+    JobStatus.CANCELLED: "bright_black",
+}
+TICKERS = ["RY.TO", "TD.TO", "SHOP.TO", "ENB.TO"]
+
+
+def demo(
+    db: str = typer.Option("sqlite:///corral-demo/demo.db", "--db",
+                           help="Where the demo keeps its jobs."),
+    articles: int = typer.Option(20, "--articles", min=1, help="Steps per phase."),
+) -> None:
+    """Run a worker on the ticker example: 4 jobs with phases, one cancelled mid-digest."""
+    if db.startswith("sqlite:///"):
+        Path(db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    os.environ["CORRAL_DATABASE_URL"] = db
+    logging.basicConfig(level=logging.WARNING)
+    from corral.examples import tickers
+    from corral.worker.worker import Worker
+
+    app = tickers.app
+    worker = Worker(app, queues=["tickers"], concurrency=4)
+    worker.start()
+    try:
+        handles = app.enqueue_many(
+            [tickers.process_ticker.s(t, articles=articles) for t in TICKERS]
+            + [tickers.fetch_quote.s("RY.TO")]
+        )
+        victim = handles[2]
+        cancelled = False
+        with Live(_table([h.job for h in handles]), refresh_per_second=10) as live:
+            while True:
+                jobs = [h.refresh() for h in handles]
+                live.update(_table(jobs))
+                if not cancelled and victim.job.phase == "digest":
+                    victim.cancel(reason="demo: cancelled during digest")
+                    cancelled = True
+                if all(job.is_terminal for job in jobs):
+                    break
+                time.sleep(0.1)
+        events = [e for e in victim.events() if e.kind == "cancelled"]
+        if events:
+            data = events[-1].data
+            typer.echo(f"{victim.id} cancelled in phase {data.get('was_in_phase')!r} "
+                       f"{data.get('latency_ms')} ms after the request; "
+                       f"partial result kept: {victim.job.result}")
+        typer.echo(f"jobs are in {db}; run a worker yourself with:\n"
+                   f"  CORRAL_DATABASE_URL={db} corral worker "
+                   "--app corral.examples.tickers:app --queues tickers")
+    finally:
+        worker.stop(wait=False)
+
+
+def _table(jobs: list[Job]) -> Table:
+    table = Table(title="corral demo", expand=False)
+    for column in ("job", "task", "args", "status", "phase", "progress", "message"):
+        table.add_column(column)
+    for job in jobs:
+        ratio = job.progress.ratio
+        bar = "" if ratio is None else f"{'█' * int(ratio * 20):<20} {ratio:4.0%}"
+        style = STATUS_STYLE[job.status]
+        table.add_row(job.id[-8:], job.task, ", ".join(map(str, job.args)),
+                      f"[{style}]{job.status}[/]", job.phase or "", bar,
+                      job.progress.message or "")
+    return table

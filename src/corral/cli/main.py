@@ -1,0 +1,72 @@
+"""``corral``: the command line. Errors become one line on stderr and an exit code from
+the table below, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from corral import errors
+from corral.cli import demo, render, worker
+from corral.store import open_store
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 0, 1, 2, 3, 4
+EXIT_CODES: dict[type[errors.CorralError], int] = {
+    errors.ConfigError: EXIT_USAGE,
+    errors.InvalidArguments: EXIT_USAGE,
+    errors.UnknownTask: EXIT_USAGE,
+    errors.JobNotFound: EXIT_NOT_FOUND,
+    errors.JobAlreadyFinished: EXIT_CONFLICT,
+    errors.StoreError: EXIT_ERROR,
+}
+
+cli = typer.Typer(
+    name="corral", no_args_is_help=True, add_completion=False,
+    help="Background jobs you can see, stop and recover.",
+)
+cli.command()(worker.worker)
+cli.command()(demo.demo)
+
+
+@cli.command()
+def migrate(
+    db: str = typer.Option("sqlite:///corral.db", "--db", envvar="CORRAL_DATABASE_URL",
+                           help="Database URL."),
+) -> None:
+    """Create or upgrade the schema."""
+    store = open_store(db)
+    try:
+        version = store.migrate()
+    finally:
+        store.close()
+    render.info(f"schema at version {version}: {db}")
+
+
+def exit_code(exc: errors.CorralError) -> int:
+    for kind in type(exc).__mro__:
+        if kind in EXIT_CODES:
+            return EXIT_CODES[kind]  # type: ignore[index]
+    return EXIT_ERROR
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=False)
+    except errors.CorralError as exc:
+        render.error(exc.message)
+        sys.exit(exit_code(exc))
+    except typer.Abort:
+        render.error("aborted")
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,1 @@
+"""Example apps shipped with corral (used by ``corral demo`` and the README)."""

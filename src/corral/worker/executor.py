@@ -1,0 +1,113 @@
+"""Run one job and turn what happened into exactly one ``Outcome``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from corral import errors, retry
+from corral.context import Context
+from corral.job import Job, JobError
+from corral.outcome import Outcome
+from corral.task import Task
+
+logger = logging.getLogger("corral.worker")
+
+
+@dataclass
+class Execution:
+    """A claimed job in this worker: its task, context and when it was claimed."""
+
+    job: Job
+    task: Task | None
+    ctx: Context
+    worker_id: str
+    claimed_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def job_id(self) -> str:
+        return self.job.id
+
+    def request_cancel(self, reason: str | None) -> None:
+        self.ctx._request_cancel(reason)
+
+
+def call_sync(execution: Execution) -> Outcome:
+    """Run a sync task on the calling thread."""
+    task = execution.task
+    if task is None:
+        return unknown_task(execution)
+    try:
+        execution.ctx.checkpoint()
+        result = task.fn(*_call_args(execution), **execution.job.kwargs)
+    except BaseException as exc:  # every way out becomes an Outcome
+        return outcome_of_error(execution, exc)
+    return outcome_of_result(execution, result)
+
+
+async def call_async(execution: Execution) -> Outcome:
+    """Run an async task as its own asyncio task, so a cancel can ``Task.cancel()`` it."""
+    task = execution.task
+    if task is None:
+        return unknown_task(execution)
+    coroutine = task.fn(*_call_args(execution), **execution.job.kwargs)
+    running: asyncio.Task[Any] = asyncio.ensure_future(coroutine)
+    execution.ctx._bind_async(running)
+    try:
+        result = await running
+    except BaseException as exc:
+        return outcome_of_error(execution, exc)
+    return outcome_of_result(execution, result)
+
+
+def _call_args(execution: Execution) -> list[Any]:
+    assert execution.task is not None
+    args = list(execution.job.args)
+    return [execution.ctx, *args] if execution.task.takes_context else args
+
+
+def unknown_task(execution: Execution) -> Outcome:
+    error = JobError("UnknownTask", f"no task registered as {execution.job.task!r} in this "
+                     "worker's app")
+    return Outcome.failed(execution.job_id, execution.worker_id, execution.job.attempt, error,
+                          phase=None)
+
+
+def outcome_of_result(execution: Execution, result: Any) -> Outcome:
+    job, ctx = execution.job, execution.ctx
+    try:
+        json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        error = JobError("InvalidResult", f"the task returned a value that is not JSON: {exc}")
+        return Outcome.failed(job.id, execution.worker_id, job.attempt, error,
+                              phase=ctx.current_phase)
+    return Outcome.completed(job.id, execution.worker_id, job.attempt, result,
+                             phase=ctx.current_phase)
+
+
+def outcome_of_error(execution: Execution, exc: BaseException) -> Outcome:
+    """Cancelled -> cancelled; other errors -> retry while attempts and ``retry_on`` allow,
+    else failed."""
+    job, ctx = execution.job, execution.ctx
+    if isinstance(exc, errors.Cancelled | asyncio.CancelledError):
+        reason = ctx.cancel_reason if ctx.cancelled else "the task raised Cancelled itself"
+        return Outcome.cancelled(job.id, execution.worker_id, job.attempt,
+                                 phase=ctx.current_phase, reason=reason)
+    error = JobError(type(exc).__name__, str(exc),
+                     "".join(traceback.format_exception(exc)))
+    retry_on = execution.task.options.retry_on if execution.task else ()
+    if job.attempt < job.max_attempts and isinstance(exc, retry_on):
+        delay = retry.backoff_delay(job.attempt)
+        at = datetime.now(UTC) + timedelta(seconds=delay)
+        logger.info("job %s failed (%s); retry %d/%d in %.1fs", job.id, error.type,
+                    job.attempt + 1, job.max_attempts, delay)
+        return Outcome.retry(job.id, execution.worker_id, job.attempt, error, at=at,
+                             phase=ctx.current_phase)
+    return Outcome.failed(job.id, execution.worker_id, job.attempt, error,
+                          phase=ctx.current_phase)

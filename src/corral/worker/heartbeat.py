@@ -1,0 +1,60 @@
+"""Heartbeat: every ``heartbeat_interval`` one store call says "alive" for the worker and
+all its jobs, and returns what the store thinks those jobs are.
+
+It is also the cancel path that cannot be lost: a job shown ``cancelling`` is stopped even
+if every notification went missing, and a job the store no longer gives this worker
+(force-cancelled, or taken away) is stopped as lost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from corral.status import JobStatus
+from corral.store import Store
+from corral.worker.loop import ServiceThread
+
+NOTIFICATION_RETENTION = timedelta(minutes=5)
+PRUNE_EVERY = 60.0
+
+
+class Heartbeat(ServiceThread):
+    name = "heartbeat"
+
+    def __init__(
+        self,
+        store: Store,
+        worker_id: str,
+        interval: float,
+        held: Callable[[float], set[str]],
+        on_cancel: Callable[[str], None],
+        on_lost: Callable[[str], None],
+    ) -> None:
+        super().__init__()
+        self._store = store
+        self._worker_id = worker_id
+        self._interval = interval
+        self._held = held  # ids of jobs this worker claimed before the given monotonic time
+        self._on_cancel = on_cancel
+        self._on_lost = on_lost
+        self._next_prune = time.monotonic() + PRUNE_EVERY
+
+    def step(self) -> None:
+        if self.stopping.wait(self._interval):
+            return
+        self.beat()
+
+    def beat(self) -> None:
+        started = time.monotonic()
+        believed = self._held(started)
+        seen = self._store.heartbeat(self._worker_id)
+        for job in seen:
+            if job.status == JobStatus.CANCELLING:
+                self._on_cancel(job.job_id)
+        for job_id in believed - {job.job_id for job in seen}:
+            self._on_lost(job_id)
+        if started >= self._next_prune:
+            self._next_prune = started + PRUNE_EVERY
+            self._store.prune_notifications(datetime.now(UTC) - NOTIFICATION_RETENTION)

@@ -1,0 +1,124 @@
+"""The worker's writer: outcomes, progress and trail notes, batched into few statements.
+
+Task threads never wait on the store for progress: ``progress_changed`` marks the context
+dirty and the recorder writes every dirty job in one statement per flush. Outcomes are
+written as soon as they arrive (all that arrived together in one transaction); before an
+outcome is written, the notes and progress queued ahead of it are, so the trail reads in
+the order things happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from corral import errors
+from corral.context import Context
+from corral.job import JSON
+from corral.outcome import Outcome
+from corral.store import Store
+from corral.store.base import FinishResult, NewEvent, ProgressUpdate
+from corral.worker.loop import ServiceThread
+
+logger = logging.getLogger("corral.worker")
+PROGRESS_FLUSH_INTERVAL = 0.1
+
+
+@dataclass(frozen=True)
+class _Finished:
+    outcome: Outcome
+    on_recorded: Callable[[FinishResult], None]
+
+
+class Recorder(ServiceThread):
+    """Implements ``corral.context.Reporter`` for the worker's executions."""
+
+    name = "recorder"
+
+    def __init__(self, store: Store, on_lost: Callable[[str], None]) -> None:
+        super().__init__()
+        self._store = store
+        self._on_lost = on_lost  # called with a job id the store says we no longer hold
+        self._inbox: queue.SimpleQueue[_Finished | NewEvent] = queue.SimpleQueue()
+        self._dirty: dict[str, Context] = {}  # written by task threads, drained here
+        self._dirty_lock = threading.Lock()
+
+    # -- Reporter ----------------------------------------------------------------------
+
+    def progress_changed(self, ctx: Context) -> None:
+        with self._dirty_lock:
+            self._dirty[ctx.job_id] = ctx
+
+    def phase_entered(self, ctx: Context, phase: str) -> None:
+        self._inbox.put(NewEvent(ctx.job_id, "phase", actor=ctx.job.worker_id,
+                                 data={"phase": phase}))
+
+    def log(self, ctx: Context, message: str, data: dict[str, JSON]) -> None:
+        self._inbox.put(NewEvent(ctx.job_id, "log", actor=ctx.job.worker_id, reason=message,
+                                 data=data))
+
+    def save(self, ctx: Context, value: JSON) -> None:
+        job = ctx.job
+        if not self._store.save_result(job.id, job.worker_id or "", job.attempt, value):
+            raise errors.Cancelled("this worker no longer holds the job")
+
+    # -- outcomes ----------------------------------------------------------------------
+
+    def submit(self, outcome: Outcome, on_recorded: Callable[[FinishResult], None]) -> None:
+        self._inbox.put(_Finished(outcome, on_recorded))
+
+    def step(self) -> None:
+        items = []
+        try:
+            items.append(self._inbox.get(timeout=PROGRESS_FLUSH_INTERVAL))
+            while True:
+                items.append(self._inbox.get_nowait())
+        except queue.Empty:
+            pass
+        self.flush(items)
+
+    def flush(self, items: list[_Finished | NewEvent]) -> None:
+        """Write notes, then progress, then outcomes. On a store error, re-queue the items so
+        no outcome is lost (the loop retries after a pause)."""
+        events = [item for item in items if isinstance(item, NewEvent)]
+        finished = [item for item in items if isinstance(item, _Finished)]
+        with self._dirty_lock:
+            dirty, self._dirty = self._dirty, {}
+        try:
+            self._store.add_events(events)
+            self._write_progress(dirty)
+            results = self._store.finish_jobs([item.outcome for item in finished])
+        except Exception:
+            for item in items:
+                self._inbox.put(item)
+            with self._dirty_lock:
+                self._dirty = {**dirty, **self._dirty}
+            raise
+        for item, result in zip(finished, results, strict=True):
+            if not result.recorded:
+                logger.warning("outcome of job %s refused: no longer held (now %s)",
+                               result.job_id, result.status)
+            item.on_recorded(result)
+
+    def _write_progress(self, dirty: dict[str, Context]) -> None:
+        updates = []
+        for ctx in dirty.values():
+            progress = ctx.current_progress
+            updates.append(ProgressUpdate(ctx.job_id, ctx.job.worker_id or "", ctx.attempt,
+                                          ctx.current_phase, progress.current, progress.total,
+                                          progress.message))
+        for job_id in self._store.record_progress(updates):
+            self._on_lost(job_id)
+
+    def drain(self) -> None:
+        """Write everything still queued (used at shutdown)."""
+        items = []
+        try:
+            while True:
+                items.append(self._inbox.get_nowait())
+        except queue.Empty:
+            pass
+        self.flush(items)

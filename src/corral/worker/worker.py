@@ -1,0 +1,194 @@
+"""The worker's lifecycle: register, start its threads, run jobs, stop cleanly.
+
+Threads of one worker and what they own:
+
+- claimer: claims into free slots and dispatches to a runner;
+- thread pool (``concurrency`` threads) and one event loop: run task code;
+- recorder: writes outcomes, progress and trail notes;
+- heartbeat: liveness, the cancel fallback, lost-job detection;
+- listener: doorbell / NOTIFY, wakes the claimer, delivers cancels.
+
+``running`` maps job id -> Execution for every job claimed and not yet recorded; the
+claimer adds, the recorder's callback removes, the others read it under ``_lock``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from types import FrameType
+
+import corral
+from corral.app import Corral
+from corral.context import Context
+from corral.job import Job
+from corral.outcome import Outcome
+from corral.store.base import FinishResult, WorkerInfo
+from corral.worker.claimer import Claimer
+from corral.worker.executor import Execution
+from corral.worker.heartbeat import Heartbeat
+from corral.worker.isolation import AsyncRunner, ThreadRunner
+from corral.worker.listener import NotificationLoop
+from corral.worker.recorder import Recorder
+
+logger = logging.getLogger("corral.worker")
+DEFAULT_CONCURRENCY = 10
+
+
+class Worker:
+    """Runs the jobs of ``app`` from ``queues`` with up to ``concurrency`` at once."""
+
+    def __init__(
+        self,
+        app: Corral,
+        *,
+        queues: Sequence[str] = ("default",),
+        concurrency: int = DEFAULT_CONCURRENCY,
+        worker_id: str | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise corral.ConfigError("concurrency must be at least 1")
+        if not queues:
+            raise corral.ConfigError("a worker needs at least one queue")
+        self.app = app
+        self.queues = tuple(queues)
+        self.concurrency = concurrency
+        host = socket.gethostname()
+        self.id = worker_id or f"{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.host = host
+        self.running: dict[str, Execution] = {}
+        self._lock = threading.Lock()  # guards running
+        self._idle = threading.Condition(self._lock)
+        self._started = False
+        self._stopped = threading.Event()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Register and start every thread; returns at once (see ``run`` to block)."""
+        store = self.app.store
+        self._listener = store.open_listener()
+        store.register_worker(WorkerInfo(
+            id=self.id, host=self.host, pid=os.getpid(), queues=self.queues,
+            concurrency=self.concurrency, version=corral.__version__,
+            doorbell=self._listener.address,
+        ))
+        self._threads = ThreadRunner(self.concurrency)
+        self._loop = AsyncRunner()
+        self.recorder = Recorder(store, on_lost=self._lost)
+        self.claimer = Claimer(store, self.id, self.queues, self._free_slots, self._dispatch,
+                               batch_size=self.concurrency)
+        self.heartbeat = Heartbeat(store, self.id, self.app.settings.heartbeat_interval,
+                                   held=self._held_since, on_cancel=self._cancel,
+                                   on_lost=self._lost)
+        self.notifications = NotificationLoop(self._listener, self.id, self.queues,
+                                              wake_claimer=self.claimer.wake.set,
+                                              on_cancel=self._cancel)
+        for service in (self.recorder, self.heartbeat, self.notifications, self.claimer):
+            service.start()
+        self._started = True
+        logger.info("worker %s started: queues=%s concurrency=%d store=%s", self.id,
+                    ",".join(self.queues), self.concurrency, store.url)
+
+    def stop(self, *, wait: bool = True, timeout: float | None = None) -> None:
+        """Stop claiming; with ``wait``, let running jobs finish (up to ``timeout``)."""
+        if not self._started or self._stopped.is_set():
+            return
+        self.claimer.paused.set()
+        self.claimer.stop()
+        if wait:
+            self.wait_idle(timeout)
+        for service in (self.claimer, self.heartbeat, self.notifications):
+            service.stop()
+        self.recorder.stop()
+        self.recorder.join(timeout=5)
+        self.recorder.drain()
+        self._threads.shutdown(wait=False)
+        self._loop.shutdown(wait=False)
+        self._listener.close()
+        self.app.store.deregister_worker(self.id)
+        self._stopped.set()
+        logger.info("worker %s stopped", self.id)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no job is running (True) or ``timeout`` passes (False)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._idle:
+            while self.running:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._idle.wait(remaining)
+        return True
+
+    def run(self) -> None:
+        """Run until SIGTERM/SIGINT: the first stops claiming and lets running jobs finish
+        (up to ``shutdown_grace``); a second exits at once."""
+        self.start()
+        signals = {"count": 0}
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            signals["count"] += 1
+            if signals["count"] > 1:
+                logger.warning("second signal: exiting now")
+                os._exit(1)
+            logger.info("signal %d: finishing %d running job(s), then stopping", signum,
+                        len(self.running))
+            threading.Thread(target=self._shutdown, daemon=True).start()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        while not self._stopped.wait(0.5):
+            pass
+
+    def _shutdown(self) -> None:
+        self.stop(wait=True, timeout=self.app.settings.shutdown_grace)
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    def _free_slots(self) -> int:
+        with self._lock:
+            return self.concurrency - len(self.running)
+
+    def _dispatch(self, job: Job) -> None:
+        task = self.app.tasks.get(job.task)
+        is_async = task is not None and task.is_async
+        ctx = Context(job, self.recorder, phases=task.options.phases if task else (),
+                      loop=self._loop.loop if is_async else None)
+        execution = Execution(job, task, ctx, self.id)
+        with self._lock:
+            self.running[job.id] = execution
+        runner = self._loop if is_async else self._threads
+        runner.submit(execution, self._finished)
+
+    def _finished(self, outcome: Outcome) -> None:
+        self.recorder.submit(outcome, self._recorded)
+
+    def _recorded(self, result: FinishResult) -> None:
+        with self._idle:
+            self.running.pop(result.job_id, None)
+            self._idle.notify_all()
+        self.claimer.wake.set()
+
+    def _held_since(self, before: float) -> set[str]:
+        with self._lock:
+            return {job_id for job_id, ex in self.running.items() if ex.claimed_at < before}
+
+    def _cancel(self, job_id: str) -> None:
+        with self._lock:
+            execution = self.running.get(job_id)
+        if execution is not None:
+            execution.request_cancel(None)  # the store keeps the reason for the trail
+
+    def _lost(self, job_id: str) -> None:
+        with self._lock:
+            execution = self.running.get(job_id)
+        if execution is not None and not execution.ctx.cancelled:
+            logger.warning("job %s is no longer held by this worker; stopping it", job_id)
+            execution.request_cancel("this worker no longer holds the job")
