@@ -108,6 +108,21 @@ class WorkerInfo:
 
 
 @dataclass(frozen=True)
+class WorkerRecord:
+    """A row of the worker registry."""
+
+    id: str
+    host: str
+    pid: int
+    queues: tuple[str, ...]
+    concurrency: int
+    version: str
+    started_at: datetime
+    last_seen: datetime
+    state: str
+
+
+@dataclass(frozen=True)
 class NewEvent:
     """An audit-trail note that is not a status change (phase entered, task log line)."""
 
@@ -202,6 +217,9 @@ class Store(Protocol):
 
     def deregister_worker(self, worker_id: str) -> None:
         """Mark the worker ``stopped``."""
+
+    def list_workers(self) -> list[WorkerRecord]:
+        """Every registered worker, newest first."""
 
     def last_notification_id(self) -> int:
         """The newest notification id; a starting worker reads after it."""

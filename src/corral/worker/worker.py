@@ -146,6 +146,10 @@ class Worker:
         signal.signal(signal.SIGINT, on_signal)
         while not self._stopped.wait(0.5):
             pass
+        if self.running:
+            # Threads cannot be killed; leave their jobs to the reaper rather than hang.
+            logger.warning("exiting with %d job(s) still running", len(self.running))
+            os._exit(1)
 
     def _shutdown(self) -> None:
         self.stop(wait=True, timeout=self.app.settings.shutdown_grace)

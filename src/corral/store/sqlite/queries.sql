@@ -140,6 +140,10 @@ RETURNING id, status, attempt;
 -- The worker stopped cleanly.
 UPDATE workers SET state = 'stopped', last_seen = :now, doorbell = NULL WHERE id = :worker_id;
 
+-- name: list_workers
+-- The worker registry, newest first.
+SELECT * FROM workers ORDER BY started_at DESC;
+
 -- name: live_doorbells
 -- Wake-up addresses of workers seen recently.
 SELECT id, doorbell, queues FROM workers

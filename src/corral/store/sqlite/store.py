@@ -405,6 +405,17 @@ class SQLiteStore:
         with self._write() as tx:
             tx.conn.execute(Q["deregister_worker"], {"worker_id": worker_id, "now": tx.now})
 
+    def list_workers(self) -> list[base.WorkerRecord]:
+        return [
+            base.WorkerRecord(
+                id=row["id"], host=row["host"], pid=row["pid"],
+                queues=tuple(json.loads(row["queues"])), concurrency=row["concurrency"],
+                version=row["version"], started_at=_dt_required(row["started_at"]),
+                last_seen=_dt_required(row["last_seen"]), state=row["state"],
+            )
+            for row in self._read("list_workers", {})
+        ]
+
     def last_notification_id(self) -> int:
         return int(self._read("last_notification_id", {})[0][0])
 

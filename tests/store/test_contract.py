@@ -1,0 +1,298 @@
+"""The Store contract: every transition, guard, fence and query, on every backend."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from corral.job import JobError
+from corral.outcome import Outcome
+from corral.status import TRANSITIONS, JobStatus
+from corral.store import Store
+from corral.store.base import JobFilter, NewEvent, ProgressUpdate, WorkerInfo
+from tests.factories import WORKER, make_job, new_job
+
+S = JobStatus
+
+
+def statuses(store: Store, *ids: str) -> list[JobStatus]:
+    return [store.get_job(i).status for i in ids]  # type: ignore[union-attr]
+
+
+def assert_trail_follows_state_machine(store: Store, job_id: str) -> None:
+    for event in store.job_events(job_id):
+        if event.to_status is not None:
+            assert (event.from_status, event.to_status) in TRANSITIONS, event
+
+
+def test_enqueue_many_inserts_all_in_one_transaction(store: Store) -> None:
+    jobs = store.enqueue_jobs([new_job(args=[i]) for i in range(50)], actor="me")
+    assert len(jobs) == 50 and all(job.status == S.QUEUED for job in jobs)
+    events = store.job_events(jobs[0].id)
+    assert [(e.kind, e.actor, e.to_status) for e in events] == [("enqueued", "me", S.QUEUED)]
+
+
+def test_enqueue_many_is_all_or_nothing(store: Store) -> None:
+    first = new_job()
+    with pytest.raises(Exception):  # noqa: B017 - the backend's integrity error
+        store.enqueue_jobs([new_job(), first, first])
+    assert store.list_jobs(JobFilter()) == []
+
+
+def test_enqueue_in_the_future_is_scheduled_and_promoted_when_due(store: Store) -> None:
+    (later,) = store.enqueue_jobs([new_job(run_at=datetime.now(UTC) + timedelta(hours=1))])
+    (soon,) = store.enqueue_jobs([new_job(run_at=datetime.now(UTC) + timedelta(seconds=0.2))])
+    assert later.status == soon.status == S.SCHEDULED
+    assert store.claim_jobs(WORKER, ["default"], 10) == []
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    claimed = []
+    while not claimed and datetime.now(UTC) < deadline:
+        claimed = store.claim_jobs(WORKER, ["default"], 10)
+    assert [job.id for job in claimed] == [soon.id]
+    assert [e.kind for e in store.job_events(soon.id)] == ["enqueued", "due", "claimed"]
+    assert statuses(store, later.id) == [S.SCHEDULED]
+    assert_trail_follows_state_machine(store, soon.id)
+
+
+def test_claim_takes_highest_priority_then_oldest_up_to_limit(store: Store) -> None:
+    low, high, low2, other = store.enqueue_jobs([
+        new_job(priority=0), new_job(priority=5), new_job(priority=0), new_job(queue="other"),
+    ])
+    claimed = store.claim_jobs(WORKER, ["default"], 2)
+    assert [job.id for job in claimed] == [high.id, low.id]
+    assert all(job.status == S.RUNNING and job.worker_id == WORKER and job.attempt == 1
+               for job in claimed)
+    assert [job.id for job in store.claim_jobs(WORKER, ["default", "other"], 5)] == [
+        low2.id, other.id]
+    assert store.claim_jobs(WORKER, ["default", "other"], 5) == []
+
+
+def test_racing_claimers_never_claim_the_same_job(db_url: str) -> None:
+    from corral.store import open_store
+
+    setup = open_store(db_url)
+    setup.migrate()
+    setup.enqueue_jobs([new_job() for _ in range(300)])
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def claim_all(name: str) -> None:
+        own = open_store(db_url)
+        while batch := own.claim_jobs(name, ["default"], 7):
+            with lock:
+                claimed.extend(job.id for job in batch)
+        own.close()
+
+    threads = [threading.Thread(target=claim_all, args=(f"w{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(claimed) == len(set(claimed)) == 300
+    setup.close()
+
+
+def test_finish_records_result_and_error(store: Store) -> None:
+    ok = make_job(store, S.RUNNING)
+    results = store.finish_jobs([Outcome.completed(ok.id, WORKER, 1, {"n": [1, "a"]},
+                                                   phase="commit")])
+    assert results[0].recorded and results[0].status == S.COMPLETED
+    job = store.get_job(ok.id)
+    assert job.result == {"n": [1, "a"]} and job.phase == "commit" and job.finished_at
+    bad = make_job(store, S.RUNNING)
+    store.finish_jobs([Outcome.failed(bad.id, WORKER, 1, JobError("KeyError", "x", "tb..."))])
+    failed = store.get_job(bad.id)
+    assert failed.status == S.FAILED
+    assert failed.error == JobError("KeyError", "x", "tb...")
+    assert [e.kind for e in store.job_events(bad.id)][-1] == "failed"
+    assert_trail_follows_state_machine(store, bad.id)
+
+
+def test_string_results_round_trip_as_json(store: Store) -> None:
+    job = make_job(store, S.RUNNING)
+    store.finish_jobs([Outcome.completed(job.id, WORKER, 1, "plain text")])
+    assert store.get_job(job.id).result == "plain text"
+
+
+def test_retry_outcome_schedules_the_job_again(store: Store) -> None:
+    job = make_job(store, S.RUNNING, max_attempts=3)
+    at = datetime.now(UTC) + timedelta(minutes=5)
+    store.finish_jobs([Outcome.retry(job.id, WORKER, 1, JobError("E", "m"), at=at)])
+    again = store.get_job(job.id)
+    assert again.status == S.SCHEDULED and again.worker_id is None
+    assert abs((again.run_at - at).total_seconds()) < 0.01
+    assert_trail_follows_state_machine(store, job.id)
+
+
+def test_outcome_of_a_stale_attempt_or_other_worker_is_refused(store: Store) -> None:
+    job = make_job(store, S.RUNNING)
+    refused = store.finish_jobs([
+        Outcome.completed(job.id, "somebody-else", 1, "x"),
+    ])
+    assert not refused[0].recorded and refused[0].status == S.RUNNING
+    stale = store.finish_jobs([Outcome.completed(job.id, WORKER, 2, "x")])
+    assert not stale[0].recorded
+    assert store.get_job(job.id).status == S.RUNNING
+    assert [e.kind for e in store.job_events(job.id)][-2:] == ["outcome_refused"] * 2
+
+
+def test_finished_job_never_changes_again(store: Store) -> None:
+    job = make_job(store, S.COMPLETED)
+    assert not store.finish_jobs([Outcome.failed(job.id, WORKER, 1, JobError("E", "m"))])[0].recorded
+    (change,) = store.cancel_jobs([job.id], actor="me", reason=None, force=True)
+    assert not change.changed and change.to_status == S.COMPLETED
+    assert store.get_job(job.id).status == S.COMPLETED
+
+
+@pytest.mark.parametrize("status", [S.QUEUED])
+def test_cancel_pending_job_ends_it_at_once(store: Store, status: JobStatus) -> None:
+    job = make_job(store, status)
+    (change,) = store.cancel_jobs([job.id], actor="alice", reason="not needed")
+    assert (change.from_status, change.to_status) == (S.QUEUED, S.CANCELLED)
+    cancelled = store.get_job(job.id)
+    assert cancelled.status == S.CANCELLED
+    assert (cancelled.cancelled_by, cancelled.cancel_reason) == ("alice", "not needed")
+    assert cancelled.cancel_requested_at and cancelled.finished_at
+    assert store.claim_jobs(WORKER, ["default"], 10) == []
+    event = store.job_events(job.id)[-1]
+    assert (event.kind, event.actor, event.reason) == ("cancelled", "alice", "not needed")
+
+
+def test_cancel_scheduled_job_ends_it_at_once(store: Store) -> None:
+    (job,) = store.enqueue_jobs([new_job(run_at=datetime.now(UTC) + timedelta(hours=1))])
+    (change,) = store.cancel_jobs([job.id], actor="a", reason=None)
+    assert (change.from_status, change.to_status) == (S.SCHEDULED, S.CANCELLED)
+    assert_trail_follows_state_machine(store, job.id)
+
+
+def test_cancel_running_job_asks_its_worker(store: Store) -> None:
+    store.register_worker(WorkerInfo(WORKER, "host", 1, ("default",), 1, "t"))
+    job = make_job(store, S.RUNNING)
+    before = store.last_notification_id()
+    (change,) = store.cancel_jobs([job.id], actor="bob", reason="stop")
+    assert (change.from_status, change.to_status, change.worker_id) == (
+        S.RUNNING, S.CANCELLING, WORKER)
+    notes = store.read_notifications(before)
+    assert [(n.channel, n.worker_id, n.job_ids, n.force) for n in notes] == [
+        ("cancel", WORKER, (job.id,), False)]
+    assert [h.status for h in store.heartbeat(WORKER)] == [S.CANCELLING]
+    assert store.job_events(job.id)[-1].kind == "cancel_requested"
+
+
+def test_worker_stops_cancelling_job_and_keeps_phase_and_partial_result(store: Store) -> None:
+    job = make_job(store, S.CANCELLING)
+    assert store.save_result(job.id, WORKER, 1, {"partial": 3})
+    store.finish_jobs([Outcome.cancelled(job.id, WORKER, 1, phase="digest")])
+    done = store.get_job(job.id)
+    assert (done.status, done.phase, done.result) == (S.CANCELLED, "digest", {"partial": 3})
+    event = store.job_events(job.id)[-1]
+    assert event.kind == "cancelled" and event.data["was_in_phase"] == "digest"
+    assert event.data["latency_ms"] >= 0 and event.reason == "factory"
+    assert_trail_follows_state_machine(store, job.id)
+
+
+def test_force_cancel_ends_running_and_cancelling_jobs_and_fences_the_worker(
+    store: Store,
+) -> None:
+    running = make_job(store, S.RUNNING)
+    cancelling = make_job(store, S.CANCELLING)
+    changes = store.cancel_jobs([running.id, cancelling.id], actor="ops", reason="hung",
+                                force=True)
+    assert {(c.from_status, c.to_status) for c in changes} == {
+        (S.RUNNING, S.CANCELLED), (S.CANCELLING, S.CANCELLED)}
+    late = store.finish_jobs([Outcome.completed(running.id, WORKER, 1, "late")])
+    assert not late[0].recorded
+    assert statuses(store, running.id, cancelling.id) == [S.CANCELLED, S.CANCELLED]
+    assert store.heartbeat(WORKER) == []
+
+
+def test_completion_racing_a_cancel_ends_in_what_really_happened(store: Store) -> None:
+    job = make_job(store, S.CANCELLING)
+    store.finish_jobs([Outcome.completed(job.id, WORKER, 1, "done anyway")])
+    done = store.get_job(job.id)
+    assert done.status == S.COMPLETED and done.cancel_requested_at is not None
+    kinds = [(e.kind, e.data.get("cancel_too_late")) for e in store.job_events(job.id)]
+    assert ("cancel_requested", None) in kinds and kinds[-1] == ("completed", True)
+    assert_trail_follows_state_machine(store, job.id)
+
+
+def test_cancel_reports_unknown_ids_by_leaving_them_out(store: Store) -> None:
+    job = make_job(store, S.QUEUED)
+    changes = store.cancel_jobs([job.id, "nope"], actor=None, reason=None)
+    assert [c.job_id for c in changes] == [job.id]
+
+
+def test_progress_is_fenced_and_reports_refused_jobs(store: Store) -> None:
+    held = make_job(store, S.RUNNING)
+    gone = make_job(store, S.COMPLETED)
+    refused = store.record_progress([
+        ProgressUpdate(held.id, WORKER, 1, "ingest", 3, 10, "three"),
+        ProgressUpdate(gone.id, WORKER, 1, "ingest", 3, 10, "three"),
+    ])
+    assert refused == [gone.id]
+    job = store.get_job(held.id)
+    assert (job.phase, job.progress.current, job.progress.total, job.progress.message) == (
+        "ingest", 3, 10, "three")
+    assert job.progress.ratio == pytest.approx(0.3)
+    assert [e.kind for e in store.job_events(held.id)] == ["enqueued", "claimed"]
+
+
+def test_save_result_is_refused_once_the_job_is_gone(store: Store) -> None:
+    job = make_job(store, S.RUNNING)
+    store.cancel_jobs([job.id], actor=None, reason=None, force=True)
+    assert not store.save_result(job.id, WORKER, 1, {"partial": True})
+
+
+def test_notes_go_to_the_trail_without_changing_status(store: Store) -> None:
+    job = make_job(store, S.RUNNING)
+    store.add_events([NewEvent(job.id, "phase", actor=WORKER, data={"phase": "digest"})])
+    event = store.job_events(job.id)[-1]
+    assert (event.kind, event.data, event.to_status) == ("phase", {"phase": "digest"}, None)
+
+
+def test_list_jobs_filters(store: Store) -> None:
+    queued = make_job(store, S.QUEUED, queue="a")
+    done = make_job(store, S.COMPLETED, queue="b")
+    assert [j.id for j in store.list_jobs(JobFilter(statuses=(S.COMPLETED,)))] == [done.id]
+    assert [j.id for j in store.list_jobs(JobFilter(queue="a"))] == [queued.id]
+    assert [j.id for j in store.list_jobs(JobFilter())] == [done.id, queued.id]
+    assert store.list_jobs(JobFilter(task="other")) == []
+
+
+def test_heartbeat_refreshes_worker_and_returns_held_jobs(store: Store) -> None:
+    store.register_worker(WorkerInfo(WORKER, "host", 1, ("default",), 2, "t", "127.0.0.1:9"))
+    first = store.list_workers()[0].last_seen
+    job = make_job(store, S.RUNNING)
+    held = store.heartbeat(WORKER)
+    assert [(h.job_id, h.status, h.attempt) for h in held] == [(job.id, S.RUNNING, 1)]
+    assert store.list_workers()[0].last_seen >= first
+    assert store.get_job(job.id).heartbeat_at is not None
+    store.deregister_worker(WORKER)
+    assert store.list_workers()[0].state == "stopped"
+
+
+def test_notifications_are_read_after_the_last_seen_id_and_pruned(store: Store) -> None:
+    store.register_worker(WorkerInfo(WORKER, "host", 1, ("default",), 2, "t"))
+    start = store.last_notification_id()
+    a, b = make_job(store, S.RUNNING), make_job(store, S.RUNNING)
+    store.cancel_jobs([a.id], actor=None, reason=None)
+    first = store.read_notifications(start)
+    store.cancel_jobs([b.id], actor=None, reason=None, force=True)
+    second = store.read_notifications(first[-1].id)
+    assert [(n.job_ids, n.force) for n in second] == [((b.id,), True)]
+    assert store.prune_notifications(datetime.now(UTC) + timedelta(seconds=1)) == 2
+    assert store.read_notifications(start) == []
+    assert store.last_notification_id() == second[-1].id
+
+
+def test_migrate_is_idempotent(store: Store) -> None:
+    assert store.migrate() == store.migrate()
+
+
+def test_job_json_fields_survive(store: Store) -> None:
+    job = new_job(args=[{"a": [1, 2.5, None, True]}, "ü"])
+    store.enqueue_jobs([job])
+    assert store.get_job(job.id).args == json.loads(json.dumps(job.args))

@@ -1,0 +1,110 @@
+"""Tasks the tests run in real worker processes.
+
+``register(app)`` adds them to any app, so a test's client app and the worker process's
+app share names. Tasks leave marker files in ``CORRAL_TEST_MARKS`` (``<job_id>.<what>``)
+so tests can see what the code really did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import corral
+
+
+def marks_dir() -> Path:
+    return Path(os.environ.get("CORRAL_TEST_MARKS", "."))
+
+
+def mark(job_id: str, what: str, text: str = "") -> None:
+    (marks_dir() / f"{job_id}.{what}").write_text(text)
+
+
+def register(app: corral.Corral) -> SimpleNamespace:
+    @app.task(name="noop")
+    def noop(value: object = None) -> object:
+        return value
+
+    @app.task(name="record")
+    def record(ctx: corral.Context, n: int) -> int:
+        """Appends its job id to executions.log (O_APPEND: one line per execution)."""
+        with open(marks_dir() / "executions.log", "a") as log:
+            log.write(f"{ctx.job_id}\n")
+        return n
+
+    @app.task(name="quick")
+    def quick(ms: float = 1.0) -> float:
+        time.sleep(ms / 1000)
+        return ms
+
+    @app.task(name="ticker", phases=["ingest", "digest", "commit"])
+    def ticker(ctx: corral.Context, name: str, steps: int = 20, step: float = 0.01) -> dict:
+        mark(ctx.job_id, "started")
+        with ctx.phase("ingest"):
+            for i in range(steps):
+                ctx.progress(i + 1, steps, f"{name}: ingest {i + 1}")
+                time.sleep(step)
+        with ctx.phase("digest"):
+            for i in range(steps):
+                ctx.progress(i + 1, steps, f"{name}: digest {i + 1}")
+                ctx.save({"name": name, "digested": i + 1})
+                time.sleep(step)
+        with ctx.phase("commit"), ctx.shield():
+            time.sleep(step)
+        return {"name": name, "digested": steps}
+
+    @app.task(name="spin")
+    def spin(ctx: corral.Context, seconds: float = 60.0) -> str:
+        """Checks for cancel every 10 ms."""
+        mark(ctx.job_id, "started")
+        try:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                ctx.checkpoint()
+                time.sleep(0.01)
+            return "done"
+        finally:
+            mark(ctx.job_id, "finally")
+
+    @app.task(name="async_sleep")
+    async def async_sleep(ctx: corral.Context, seconds: float = 60.0) -> str:
+        mark(ctx.job_id, "started")
+        try:
+            await asyncio.sleep(seconds)
+            return "done"
+        finally:
+            mark(ctx.job_id, "finally")
+
+    @app.task(name="shielded")
+    def shielded(ctx: corral.Context, seconds: float = 0.5) -> str:
+        mark(ctx.job_id, "started")
+        with ctx.shield():
+            time.sleep(seconds)
+            ctx.checkpoint()  # a no-op inside the shield
+            mark(ctx.job_id, "shield_done")
+        mark(ctx.job_id, "after_shield")
+        return "done"
+
+    @app.task(name="stubborn")
+    def stubborn(ctx: corral.Context, seconds: float = 1.0) -> str:
+        """Never checks: only force can end it early (the thread still runs out)."""
+        mark(ctx.job_id, "started")
+        time.sleep(seconds)
+        mark(ctx.job_id, "returned")
+        return "done"
+
+    @app.task(name="boom")
+    def boom(message: str = "boom") -> None:
+        raise ValueError(message)
+
+    return SimpleNamespace(noop=noop, record=record, quick=quick, ticker=ticker, spin=spin,
+                           async_sleep=async_sleep, shielded=shielded, stubborn=stubborn,
+                           boom=boom)
+
+
+app = corral.Corral()
+tasks = register(app)
