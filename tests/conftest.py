@@ -103,18 +103,3 @@ def marked(marks: Path, job_id: str, what: str) -> bool:
 @pytest.fixture
 def is_marked(marks: Path) -> Callable[[str, str], bool]:
     return lambda job_id, what: marked(marks, job_id, what)
-
-
-@pytest.fixture
-def new_app() -> Callable[[str], SimpleNamespace]:
-    """Build a second client app (e.g. for another process-like actor) on a database."""
-    made: list[corral.Corral] = []
-
-    def make(url: str) -> SimpleNamespace:
-        other = corral.Corral(url)
-        made.append(other)
-        return SimpleNamespace(app=other, tasks=workerapp.register(other))
-
-    yield make  # type: ignore[misc]
-    for other in made:
-        other.close()

@@ -1,0 +1,107 @@
+"""What a worker records: results, errors with tracebacks, retries, sync and async at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pytest
+
+import corral
+from corral.status import JobStatus
+from corral.worker.worker import Worker
+from tests.waiting import wait_until
+
+S = JobStatus
+
+
+@pytest.fixture
+def worker(app: corral.Corral, tasks: SimpleNamespace) -> Iterator[Worker]:
+    """An in-process worker on the client app (same tasks, same store file)."""
+    running = Worker(app, concurrency=4)
+    running.start()
+    yield running
+    running.stop(wait=False)
+
+
+def test_error_is_recorded_with_type_message_and_traceback(
+    tasks: SimpleNamespace, worker: Worker,
+) -> None:
+    job = tasks.boom.enqueue("kaput").wait(timeout=10)
+    assert job.status == S.FAILED
+    assert job.error.type == "ValueError" and job.error.message == "kaput"
+    assert "raise ValueError(message)" in job.error.traceback
+
+
+def test_failed_attempts_are_retried_until_max_attempts(app: corral.Corral,
+                                                        worker: Worker) -> None:
+    calls = []
+
+    @app.task(name="flaky", max_attempts=2)
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("first time fails")
+        return "second time works"
+
+    from corral import retry
+
+    handle = flaky.enqueue()
+    job = handle.wait(timeout=retry.BASE_DELAY + 10)
+    assert job.status == S.COMPLETED and job.attempt == 2 and job.result == "second time works"
+    kinds = [e.kind for e in handle.events()]
+    assert kinds == ["enqueued", "claimed", "retry_scheduled", "due", "claimed", "completed"]
+
+
+def test_retry_on_limits_which_errors_retry(app: corral.Corral, worker: Worker) -> None:
+    @app.task(name="picky", max_attempts=5, retry_on=[ConnectionError])
+    def picky() -> None:
+        raise KeyError("not worth retrying")
+
+    job = picky.enqueue().wait(timeout=10)
+    assert job.status == S.FAILED and job.attempt == 1
+
+
+def test_sync_and_async_tasks_run_side_by_side(
+    app: corral.Corral, tasks: SimpleNamespace, worker: Worker,
+) -> None:
+    handles = app.enqueue_many([tasks.noop.s(i) for i in range(5)]
+                               + [tasks.async_sleep.s(0.05) for _ in range(5)])
+    jobs = [h.wait(timeout=10) for h in handles]
+    assert [j.status for j in jobs] == [S.COMPLETED] * 10
+    assert [j.result for j in jobs] == [0, 1, 2, 3, 4] + ["done"] * 5
+
+
+def test_a_result_that_is_not_json_fails_the_job(app: corral.Corral, worker: Worker) -> None:
+    @app.task(name="unjson")
+    def unjson() -> object:
+        return {1, 2}
+
+    job = unjson.enqueue().wait(timeout=10)
+    assert job.status == S.FAILED and job.error.type == "InvalidResult"
+
+
+def test_a_job_for_a_task_the_worker_does_not_know_fails_clearly(
+    app: corral.Corral, worker: Worker,
+) -> None:
+    other = corral.Corral(app.settings.database_url)
+
+    @other.task(name="not.in.worker")
+    def unknown() -> None: ...
+
+    job = unknown.enqueue().wait(timeout=10)
+    other.close()
+    assert job.status == S.FAILED and job.error.type == "UnknownTask"
+
+
+def test_worker_stop_waits_for_running_jobs(
+    app: corral.Corral, tasks: SimpleNamespace,
+) -> None:
+    running = Worker(app, concurrency=2)
+    running.start()
+    handle = tasks.quick.enqueue(200)
+    wait_until(lambda: handle.refresh().status == S.RUNNING, message="the job to start")
+    running.stop(wait=True, timeout=10)
+    assert handle.refresh().status == S.COMPLETED
+    assert app.store.list_workers()[0].state == "stopped"
+
