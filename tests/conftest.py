@@ -34,10 +34,12 @@ def store(db_url: str) -> Iterator[Store]:
     opened.close()
 
 
-@pytest.fixture
-def marks(tmp_path: Path) -> Path:
+@pytest.fixture(autouse=True)
+def marks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where test tasks leave marker files, in worker processes and in-process alike."""
     folder = tmp_path / "marks"
     folder.mkdir()
+    monkeypatch.setenv("CORRAL_TEST_MARKS", str(folder))
     return folder
 
 

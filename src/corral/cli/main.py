@@ -23,6 +23,7 @@ EXIT_CODES: dict[type[errors.CorralError], int] = {
 
 cli = typer.Typer(
     name="corral", no_args_is_help=True, add_completion=False,
+    pretty_exceptions_enable=False,
     help="Background jobs you can see, stop and recover.",
 )
 cli.command()(worker.worker)
@@ -51,22 +52,9 @@ def exit_code(exc: errors.CorralError) -> int:
 
 
 def main() -> None:
+    """Run the CLI; Typer handles usage errors (exit 2), corral errors map to EXIT_CODES."""
     try:
-        cli(standalone_mode=False)
+        cli()
     except errors.CorralError as exc:
         render.error(exc.message)
         sys.exit(exit_code(exc))
-    except typer.Abort:
-        render.error("aborted")
-        sys.exit(EXIT_ERROR)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise

@@ -1,0 +1,59 @@
+"""The console script: commands that exist so far, and clean errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def corral(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "corral", *args], capture_output=True,
+                          text=True, cwd=REPO, env=env, timeout=60)
+
+
+def test_migrate_creates_the_schema(tmp_path: Path) -> None:
+    result = corral("migrate", "--db", f"sqlite:///{tmp_path / 'x.db'}")
+    assert result.returncode == 0, result.stderr
+    assert "schema at version 1" in result.stdout
+    assert (tmp_path / "x.db").exists()
+
+
+def test_worker_with_a_bad_app_is_a_usage_error_in_one_line(tmp_path: Path) -> None:
+    result = corral("worker", "--app", "no_such_module:app", "--db",
+                    f"sqlite:///{tmp_path / 'x.db'}")
+    assert result.returncode == 2
+    assert "cannot import 'no_such_module'" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_worker_app_must_be_module_colon_attribute(tmp_path: Path) -> None:
+    result = corral("worker", "--app", "tests.workerapp", "--db",
+                    f"sqlite:///{tmp_path / 'x.db'}")
+    assert result.returncode == 2 and "module:attribute" in result.stderr
+
+
+def test_unreachable_database_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    result = corral("migrate", "--db", f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
+    assert result.returncode == 1
+    assert "cannot open SQLite database" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_duration_flag_is_a_usage_error(tmp_path: Path) -> None:
+    result = corral("worker", "--app", "tests.workerapp:app", "--db",
+                    f"sqlite:///{tmp_path / 'x.db'}", "--heartbeat-interval", "3x")
+    assert result.returncode == 2 and "not a duration" in result.stderr
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = corral("frobnicate")
+    assert result.returncode == 2
+
+
+def test_help_lists_the_commands() -> None:
+    result = corral("--help")
+    assert result.returncode == 0
+    for command in ("worker", "demo", "migrate"):
+        assert command in result.stdout
