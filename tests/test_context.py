@@ -64,12 +64,11 @@ def test_cancelled_is_not_swallowed_by_except_exception() -> None:
 def test_shield_defers_the_cancel_to_its_exit() -> None:
     ctx, _ = make()
     reached = []
-    with pytest.raises(corral.Cancelled):
-        with ctx.shield():
-            ctx._request_cancel(None)
-            ctx.checkpoint()
-            ctx.progress(1, 1)
-            reached.append("end of shield")
+    with pytest.raises(corral.Cancelled), ctx.shield():
+        ctx._request_cancel(None)
+        ctx.checkpoint()
+        ctx.progress(1, 1)
+        reached.append("end of shield")
     assert reached == ["end of shield"]
 
 

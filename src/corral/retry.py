@@ -15,5 +15,6 @@ def backoff_delay(
     """Seconds to wait after failed ``attempt`` (1-based): ``base * 2**(attempt-1)``, capped,
     then "equal jitter" (half fixed, half random) so a burst of failures spreads out
     instead of retrying in lockstep."""
-    exponential = min(cap, base * 2 ** max(attempt - 1, 0))
-    return exponential / 2 + (rng or random).uniform(0, exponential / 2)
+    exponential = min(cap, base * 2.0 ** max(attempt - 1, 0))
+    spread = rng.uniform(0, exponential / 2) if rng else random.uniform(0, exponential / 2)
+    return exponential / 2 + spread

@@ -141,7 +141,8 @@ def test_outcome_of_a_stale_attempt_or_other_worker_is_refused(store: Store) -> 
 
 def test_finished_job_never_changes_again(store: Store) -> None:
     job = make_job(store, S.COMPLETED)
-    assert not store.finish_jobs([Outcome.failed(job.id, WORKER, 1, JobError("E", "m"))])[0].recorded
+    late = store.finish_jobs([Outcome.failed(job.id, WORKER, 1, JobError("E", "m"))])
+    assert not late[0].recorded
     (change,) = store.cancel_jobs([job.id], actor="me", reason=None, force=True)
     assert not change.changed and change.to_status == S.COMPLETED
     assert store.get_job(job.id).status == S.COMPLETED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 from collections import Counter
@@ -49,10 +50,8 @@ def test_cancel_racing_completion_ends_in_one_consistent_status(
 
     def cancel_all(chunk: list[corral.JobHandle]) -> None:
         for handle in chunk:
-            try:
+            with contextlib.suppress(corral.JobAlreadyFinished):
                 app.cancel(handle.id, reason="race")
-            except corral.JobAlreadyFinished:
-                pass
             if rng.random() < 0.3:
                 threading.Event().wait(0.002)
 

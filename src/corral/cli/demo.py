@@ -49,7 +49,8 @@ def demo(
             while True:
                 jobs = [h.refresh() for h in handles]
                 live.update(_table(jobs))
-                if not cancelled and victim.job.phase == "digest" and victim.job.progress.current >= 7:
+                in_digest = victim.job.phase == "digest" and victim.job.progress.current >= 7
+                if not cancelled and in_digest:
                     victim.cancel(reason="demo: cancelled during digest")
                     cancelled = True
                 if all(job.is_terminal for job in jobs):

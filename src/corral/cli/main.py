@@ -47,7 +47,7 @@ def migrate(
 def exit_code(exc: errors.CorralError) -> int:
     for kind in type(exc).__mro__:
         if kind in EXIT_CODES:
-            return EXIT_CODES[kind]  # type: ignore[index]
+            return EXIT_CODES[kind]
     return EXIT_ERROR
 
 

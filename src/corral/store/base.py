@@ -136,8 +136,9 @@ class NewEvent:
 class Listener(Protocol):
     """How a worker hears of new work and cancels without waiting for its next poll."""
 
-    address: str | None
-    """Where writers reach this listener (recorded as the worker's ``doorbell``)."""
+    @property
+    def address(self) -> str | None:
+        """Where writers reach this listener (recorded as the worker's ``doorbell``)."""
 
     def wait(self, timeout: float | None = None) -> list[Notification]:
         """Block up to ``timeout`` (or the backend's poll interval) for notifications."""

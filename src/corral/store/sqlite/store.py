@@ -8,6 +8,7 @@ seconds and returned as aware UTC datetimes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -107,7 +108,7 @@ class SQLiteStore:
                     check_same_thread=False,
                 )
                 conn.row_factory = sqlite3.Row
-                self._retry_busy(lambda: self._configure(conn))  # type: ignore[arg-type]
+                self._retry_busy(lambda: self._configure(conn))
             except sqlite3.Error as exc:
                 raise errors.StoreError(
                     f"cannot open SQLite database {self.path!r}: {exc}", url=self.url
@@ -166,10 +167,8 @@ class SQLiteStore:
     def close(self) -> None:
         with self._connections_lock:
             for conn in self._connections:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     conn.close()
-                except sqlite3.Error:
-                    pass
             self._connections.clear()
         self._local = threading.local()
 
