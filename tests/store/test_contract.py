@@ -297,3 +297,33 @@ def test_job_json_fields_survive(store: Store) -> None:
     job = new_job(args=[{"a": [1, 2.5, None, True]}, "ü"])
     store.enqueue_jobs([job])
     assert store.get_job(job.id).args == json.loads(json.dumps(job.args))
+
+
+def test_the_stores_make_exactly_the_moves_of_the_state_machine(store: Store) -> None:
+    """Drive every operation once; the union of the trails is the TRANSITIONS table."""
+    future = datetime.now(UTC) + timedelta(hours=1)
+    seen: set[tuple[JobStatus | None, JobStatus]] = set()
+    jobs = [
+        make_job(store, S.COMPLETED), make_job(store, S.FAILED), make_job(store, S.CANCELLED),
+    ]
+    (scheduled,) = store.enqueue_jobs([new_job(run_at=future)])
+    store.cancel_jobs([scheduled.id], actor=None, reason=None)
+    (soon,) = store.enqueue_jobs([new_job(run_at=datetime.now(UTC) + timedelta(seconds=0.1))])
+    while not store.claim_jobs(WORKER, ["default"], 1):
+        pass
+    store.finish_jobs([Outcome.retry(soon.id, WORKER, 1, JobError("E", "m"), at=future)])
+    forced = make_job(store, S.RUNNING)
+    store.cancel_jobs([forced.id], actor=None, reason=None, force=True)
+    forced_late = make_job(store, S.CANCELLING)
+    store.cancel_jobs([forced_late.id], actor=None, reason=None, force=True)
+    stopped = make_job(store, S.CANCELLING)
+    store.finish_jobs([Outcome.cancelled(stopped.id, WORKER, 1)])
+    too_late_ok = make_job(store, S.CANCELLING)
+    store.finish_jobs([Outcome.completed(too_late_ok.id, WORKER, 1, None)])
+    too_late_err = make_job(store, S.CANCELLING)
+    store.finish_jobs([Outcome.failed(too_late_err.id, WORKER, 1, JobError("E", "m"))])
+    jobs += [scheduled, soon, forced, forced_late, stopped, too_late_ok, too_late_err]
+    for job in jobs:
+        seen |= {(e.from_status, e.to_status) for e in store.job_events(job.id)
+                 if e.to_status is not None}
+    assert seen == TRANSITIONS
