@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from corral import errors
@@ -81,27 +81,39 @@ class Recorder(ServiceThread):
         self.flush(items)
 
     def flush(self, items: list[_Finished | NewEvent]) -> None:
-        """Write notes, then progress, then outcomes. On a store error, re-queue the items so
-        no outcome is lost (the loop retries after a pause)."""
+        """Write notes, then progress, then outcomes. On a store error, what was not yet
+        written goes back to be retried (the loop pauses first): nothing is lost, nothing
+        is written twice."""
         events = [item for item in items if isinstance(item, NewEvent)]
         finished = [item for item in items if isinstance(item, _Finished)]
         with self._dirty_lock:
             dirty, self._dirty = self._dirty, {}
         try:
             self._store.add_events(events)
+        except Exception:
+            self._requeue(items, dirty)
+            raise
+        try:
             self._write_progress(dirty)
+        except Exception:
+            self._requeue(finished, dirty)
+            raise
+        try:
             results = self._store.finish_jobs([item.outcome for item in finished])
         except Exception:
-            for item in items:
-                self._inbox.put(item)
-            with self._dirty_lock:
-                self._dirty = {**dirty, **self._dirty}
+            self._requeue(finished, {})
             raise
         for item, result in zip(finished, results, strict=True):
             if not result.recorded:
                 logger.warning("outcome of job %s refused: no longer held (now %s)",
                                result.job_id, result.status)
             item.on_recorded(result)
+
+    def _requeue(self, items: Sequence[_Finished | NewEvent], dirty: dict[str, Context]) -> None:
+        for item in items:
+            self._inbox.put(item)
+        with self._dirty_lock:
+            self._dirty = {**dirty, **self._dirty}
 
     def _write_progress(self, dirty: dict[str, Context]) -> None:
         updates = []

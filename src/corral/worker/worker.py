@@ -92,6 +92,11 @@ class Worker:
                                               on_cancel=self._cancel)
         for service in (self.recorder, self.heartbeat, self.notifications, self.claimer):
             service.start()
+        for task in self.app.tasks.values():
+            if task.options.isolation == "process":
+                logger.warning("task %s asks for isolation='process', which is not built yet: "
+                               "it runs on a thread and can only be stopped at checkpoints",
+                               task.name)
         self._started = True
         logger.info("worker %s started: queues=%s concurrency=%d store=%s", self.id,
                     ",".join(self.queues), self.concurrency, store.url)
