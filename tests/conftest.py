@@ -66,17 +66,21 @@ def start_worker(
     probe.migrate()
 
     def start(
-        *, queues: str = "default", concurrency: int = 4, heartbeat_interval: str = "0.5",
-        worker_id: str | None = None,
+        *, queues: str = "default", concurrency: int = 4,
+        heartbeat_interval: str | None = "0.5", worker_id: str | None = None,
+        settings: dict[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
+        """``heartbeat_interval=None`` keeps the default; ``settings`` become CORRAL_* vars."""
         command = [
             sys.executable, "-m", "corral", "worker", "--app", "tests.workerapp:app",
             "--db", db_url, "--queues", queues, "--concurrency", str(concurrency),
-            "--heartbeat-interval", heartbeat_interval, "--shutdown-grace", "5",
         ]
+        if heartbeat_interval:
+            command += ["--heartbeat-interval", heartbeat_interval]
         if worker_id:
             command += ["--worker-id", worker_id]
         env = {**os.environ, "CORRAL_TEST_MARKS": str(marks), "PYTHONPATH": str(REPO)}
+        env.update({f"CORRAL_{k.upper()}": v for k, v in (settings or {}).items()})
         env.pop("CORRAL_DATABASE_URL", None)
         log = open(tmp_path / f"worker-{len(started)}.log", "wb")  # noqa: SIM115
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log,

@@ -36,6 +36,25 @@ def register(app: corral.Corral) -> SimpleNamespace:
             log.write(f"{ctx.job_id}\n")
         return n
 
+    @app.task(name="chaos", max_attempts=50)
+    def chaos(ctx: corral.Context, n: int, ms: float = 2.0) -> int:
+        """Like record, with a little work and attempts to spare for killed workers."""
+        with open(marks_dir() / "executions.log", "a") as log:
+            log.write(f"{ctx.job_id}\n")
+        time.sleep(ms / 1000)
+        return n
+
+    @app.task(name="survivor", max_attempts=3)
+    def survivor(ctx: corral.Context, seconds: float = 3.0) -> int:
+        """Runs ``seconds`` with checkpoints; marks each attempt's start and end."""
+        mark(ctx.job_id, f"started-{ctx.attempt}", ctx.job.worker_id or "")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            ctx.checkpoint()
+            time.sleep(0.01)
+        mark(ctx.job_id, f"returned-{ctx.attempt}")
+        return ctx.attempt
+
     @app.task(name="quick")
     def quick(ms: float = 1.0) -> float:
         time.sleep(ms / 1000)
@@ -101,9 +120,10 @@ def register(app: corral.Corral) -> SimpleNamespace:
     def boom(message: str = "boom") -> None:
         raise ValueError(message)
 
-    return SimpleNamespace(noop=noop, record=record, quick=quick, ticker=ticker, spin=spin,
-                           async_sleep=async_sleep, shielded=shielded, stubborn=stubborn,
-                           boom=boom)
+    return SimpleNamespace(
+        noop=noop, record=record, chaos=chaos, survivor=survivor, quick=quick, ticker=ticker,
+        spin=spin, async_sleep=async_sleep, shielded=shielded, stubborn=stubborn, boom=boom,
+    )
 
 
 app = corral.Corral()

@@ -56,6 +56,7 @@ TRANSITIONS: frozenset[tuple[JobStatus | None, JobStatus]] = frozenset(
         (S.RUNNING, S.COMPLETED),
         (S.RUNNING, S.FAILED),  # error, no attempts left
         (S.RUNNING, S.SCHEDULED),  # error, retry after backoff
+        (S.RUNNING, S.QUEUED),  # worker lost, attempts left
         (S.RUNNING, S.CANCELLING),  # cancel requested
         (S.RUNNING, S.CANCELLED),  # forced cancel
         (S.CANCELLING, S.CANCELLED),  # stopped at a checkpoint, or forced
@@ -66,6 +67,5 @@ TRANSITIONS: frozenset[tuple[JobStatus | None, JobStatus]] = frozenset(
     }
 )
 """Every (from, to) move the stores make today; ``None`` is "did not exist". A test drives
-every operation and checks the trails show exactly these moves. The recovery work adds
-``running -> queued`` (worker lost, shutdown) and ``failed|cancelled -> queued`` (restart)."""
+every operation and checks the trails show exactly these moves."""
 del S

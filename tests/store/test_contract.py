@@ -322,7 +322,11 @@ def test_the_stores_make_exactly_the_moves_of_the_state_machine(store: Store) ->
     store.finish_jobs([Outcome.completed(too_late_ok.id, WORKER, 1, None)])
     too_late_err = make_job(store, S.CANCELLING)
     store.finish_jobs([Outcome.failed(too_late_err.id, WORKER, 1, JobError("E", "m"))])
-    jobs += [scheduled, soon, forced, forced_late, stopped, too_late_ok, too_late_err]
+    store.acquire_liveness("doomed").release()  # a worker that died holding a job
+    store.register_worker(WorkerInfo("doomed", "elsewhere", 1, ("default",), 1, "t"))
+    orphan = make_job(store, S.RUNNING, worker="doomed", max_attempts=2)
+    store.reap(lease=0, actor="reaper")
+    jobs += [scheduled, soon, forced, forced_late, stopped, too_late_ok, too_late_err, orphan]
     for job in jobs:
         seen |= {(e.from_status, e.to_status) for e in store.job_events(job.id)
                  if e.to_status is not None}

@@ -123,6 +123,29 @@ class WorkerRecord:
 
 
 @dataclass(frozen=True)
+class ReapReport:
+    """What one reaper pass did."""
+
+    dead_workers: tuple[str, ...] = ()
+    requeued: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    cancelled: tuple[str, ...] = ()
+    pruned_workers: int = 0
+
+    @property
+    def recovered(self) -> int:
+        return len(self.requeued) + len(self.failed) + len(self.cancelled)
+
+
+class Liveness(Protocol):
+    """A worker's liveness lock: held while the process lives, freed by the system when it
+    dies (an OS file lock on SQLite, a session advisory lock on PostgreSQL)."""
+
+    def release(self) -> None:
+        """Give the lock up (clean stop)."""
+
+
+@dataclass(frozen=True)
 class NewEvent:
     """An audit-trail note that is not a status change (phase entered, task log line)."""
 
@@ -221,6 +244,18 @@ class Store(Protocol):
 
     def list_workers(self) -> list[WorkerRecord]:
         """Every registered worker, newest first."""
+
+    def acquire_liveness(self, worker_id: str) -> Liveness:
+        """Take the worker's liveness lock; call before ``register_worker``."""
+
+    def reap(self, *, lease: float, actor: str, prune_after: float = 3600.0) -> ReapReport:
+        """Recover the jobs of dead workers. A ``running`` worker is dead when its liveness
+        lock is free or it has not heartbeated for ``lease`` seconds: it becomes ``dead``
+        (of racing reapers exactly one wins). Then, for every worker not ``running``:
+        its ``running`` jobs go ``-> queued`` (attempts left, event ``worker_lost``) or
+        ``-> failed`` with ``WorkerLost``; its ``cancelling`` jobs ``-> cancelled``. Worker
+        rows gone for ``prune_after`` seconds are deleted. Idempotent; safe to run
+        anywhere, any number at once."""
 
     def last_notification_id(self) -> int:
         """The newest notification id; a starting worker reads after it."""

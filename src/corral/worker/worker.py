@@ -28,6 +28,7 @@ import corral
 from corral.app import Corral
 from corral.context import Context
 from corral.job import Job
+from corral.maintenance.reaper import Reaper
 from corral.outcome import Outcome
 from corral.store.base import FinishResult, WorkerInfo
 from corral.worker.claimer import Claimer
@@ -73,6 +74,7 @@ class Worker:
     def start(self) -> None:
         """Register and start every thread; returns at once (see ``run`` to block)."""
         store = self.app.store
+        self._liveness = store.acquire_liveness(self.id)
         self._listener = store.open_listener()
         store.register_worker(WorkerInfo(
             id=self.id, host=self.host, pid=os.getpid(), queues=self.queues,
@@ -90,7 +92,13 @@ class Worker:
         self.notifications = NotificationLoop(self._listener, self.id, self.queues,
                                               wake_claimer=self.claimer.wake.set,
                                               on_cancel=self._cancel)
-        for service in (self.recorder, self.heartbeat, self.notifications, self.claimer):
+        settings = self.app.settings
+        self.reaper = Reaper(store, lease=settings.lease,
+                             heartbeat_interval=settings.heartbeat_interval,
+                             actor=f"reaper:{self.id}")
+        self._services = (self.recorder, self.heartbeat, self.notifications, self.claimer,
+                          self.reaper)
+        for service in self._services:
             service.start()
         for task in self.app.tasks.values():
             if task.options.isolation == "process":
@@ -109,7 +117,7 @@ class Worker:
         self.claimer.stop()
         if wait:
             self.wait_idle(timeout)
-        for service in (self.claimer, self.heartbeat, self.notifications):
+        for service in (self.claimer, self.heartbeat, self.notifications, self.reaper):
             service.stop()
         self.recorder.stop()
         self.recorder.join(timeout=5)
@@ -118,6 +126,7 @@ class Worker:
         self._loop.shutdown(wait=False)
         self._listener.close()
         self.app.store.deregister_worker(self.id)
+        self._liveness.release()
         self._stopped.set()
         logger.info("worker %s stopped", self.id)
 

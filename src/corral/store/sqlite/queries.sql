@@ -127,8 +127,9 @@ SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
     state = 'running', doorbell = excluded.doorbell;
 
 -- name: touch_worker
--- Heartbeat, part 1: the worker is alive.
-UPDATE workers SET last_seen = :now WHERE id = :worker_id;
+-- Heartbeat, part 1: the worker is alive (again, if a reaper had given it up for dead).
+UPDATE workers SET last_seen = :now, state = 'running'
+WHERE id = :worker_id AND state IN ('running', 'dead');
 
 -- name: touch_held_jobs
 -- Heartbeat, part 2: every job the worker holds, refreshed and returned.
@@ -166,3 +167,45 @@ WHERE id > :after_id ORDER BY id LIMIT 1000;
 -- name: prune_notifications
 -- Drop outbox rows every worker has had time to read.
 DELETE FROM notifications WHERE at < :before;
+
+-- name: running_workers
+-- Workers that claim to be alive (the reaper tests each one's lock and lease).
+SELECT id, host, last_seen FROM workers WHERE state = 'running';
+
+-- name: mark_workers_dead
+-- running -> dead for workers found dead; of racing reapers one wins per worker.
+UPDATE workers SET state = 'dead'
+WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'running'
+RETURNING id;
+
+-- name: has_orphans
+-- Is any job held by a worker that is not running? (cheap check before writing)
+SELECT 1 FROM jobs
+WHERE status IN ('running', 'cancelling')
+  AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
+LIMIT 1;
+
+-- name: requeue_orphans
+-- running -> queued for jobs of dead or stopped workers with attempts left.
+UPDATE jobs SET status = 'queued', worker_id = NULL, run_at = :now, heartbeat_at = NULL
+WHERE status = 'running' AND attempt < max_attempts
+  AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
+RETURNING id, queue, worker_id, attempt;
+
+-- name: fail_orphans
+-- running -> failed (WorkerLost) for jobs of dead or stopped workers on their last attempt.
+UPDATE jobs SET status = 'failed', finished_at = :now, error = :error
+WHERE status = 'running' AND attempt >= max_attempts
+  AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
+RETURNING id, worker_id, attempt;
+
+-- name: cancel_orphans
+-- cancelling -> cancelled for jobs whose worker died while stopping them.
+UPDATE jobs SET status = 'cancelled', finished_at = :now
+WHERE status = 'cancelling'
+  AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
+RETURNING id, worker_id, attempt, phase;
+
+-- name: prune_workers
+-- Forget workers dead or stopped for a while (their jobs were recovered long ago).
+DELETE FROM workers WHERE state != 'running' AND last_seen < :before;

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import sqlite3
 import threading
 import time
@@ -25,7 +26,7 @@ from corral.job import JSON, Job, JobError, JobEvent, NewJob, Progress
 from corral.outcome import Outcome, OutcomeKind
 from corral.status import IN_FLIGHT, PENDING, JobStatus
 from corral.store import base, migrate
-from corral.store.sqlite import doorbell
+from corral.store.sqlite import doorbell, liveness
 
 Q = migrate.load_queries("corral.store.sqlite")
 MIGRATIONS = migrate.load_migrations("corral.store.sqlite")
@@ -96,6 +97,7 @@ class SQLiteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()  # guards _connections (any thread)
+        self._next_worker_prune = 0.0  # reap() only: when to next delete old worker rows
 
     # -- connections and transactions -------------------------------------------------
 
@@ -414,6 +416,61 @@ class SQLiteStore:
             )
             for row in self._read("list_workers", {})
         ]
+
+    def acquire_liveness(self, worker_id: str) -> liveness.LivenessLock:
+        return liveness.LivenessLock(liveness.lock_path(self.path, worker_id))
+
+    def reap(self, *, lease: float, actor: str, prune_after: float = 3600.0) -> base.ReapReport:
+        now = time.time()
+        host = socket.gethostname()
+        dead = [
+            row["id"] for row in self._read("running_workers", {})
+            if row["last_seen"] < now - lease
+            or (row["host"] == host and liveness.is_dead(liveness.lock_path(self.path, row["id"])))
+        ]
+        if not dead and not self._read("has_orphans", {}):
+            if now >= self._next_worker_prune:
+                self._next_worker_prune = now + 60
+                with self._write() as tx:
+                    tx.conn.execute(Q["prune_workers"], {"before": now - prune_after})
+            return base.ReapReport()
+        with self._write() as tx:
+            marked = tx.conn.execute(Q["mark_workers_dead"], {"ids": json.dumps(dead)})
+            newly_dead = tuple(row["id"] for row in marked)
+            requeued, failed, cancelled = self._recover_orphans(tx, actor)
+            pruned = tx.conn.execute(Q["prune_workers"], {"before": now - prune_after}).rowcount
+        return base.ReapReport(newly_dead, requeued, failed, cancelled, pruned)
+
+    def _recover_orphans(
+        self, tx: _Transaction, actor: str
+    ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """Move every job held by a non-running worker, with one trail row each."""
+        lost = json.dumps({"type": "WorkerLost", "message": "the worker running this job died",
+                           "traceback": None})
+        requeued = tx.conn.execute(Q["requeue_orphans"], {"now": tx.now}).fetchall()
+        failed = tx.conn.execute(Q["fail_orphans"], {"now": tx.now, "error": lost}).fetchall()
+        cancelled = tx.conn.execute(Q["cancel_orphans"], {"now": tx.now}).fetchall()
+        tx.add_events(
+            [tx.event(r["id"], "worker_lost", actor=actor, reason="WorkerLost",
+                      from_status="running", to_status="queued",
+                      data={"attempt": r["attempt"], "worker_id": r["worker_id"]})
+             for r in requeued]
+            + [tx.event(r["id"], "failed", actor=actor, reason="WorkerLost",
+                        from_status="running", to_status="failed",
+                        data={"attempt": r["attempt"], "worker_id": r["worker_id"],
+                              "error_type": "WorkerLost"})
+               for r in failed]
+            + [tx.event(r["id"], "cancelled", actor=actor, reason="worker lost while cancelling",
+                        from_status="cancelling", to_status="cancelled",
+                        data={"attempt": r["attempt"], "worker_id": r["worker_id"],
+                              "was_in_phase": r["phase"]})
+               for r in cancelled]
+        )
+        queues = {row["queue"] for row in requeued}
+        for queue, addresses in self._doorbells_by_queue(tx, queues).items():
+            tx.rings.append((addresses, doorbell.BELL_JOBS, queue))
+        return (tuple(r["id"] for r in requeued), tuple(r["id"] for r in failed),
+                tuple(r["id"] for r in cancelled))
 
     def last_notification_id(self) -> int:
         return int(self._read("last_notification_id", {})[0][0])

@@ -1,0 +1,98 @@
+"""Recovery of jobs whose worker died: liveness locks, leases, racing reapers."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from corral.status import TRANSITIONS, JobStatus
+from corral.store import Store, open_store
+from corral.store.base import ReapReport, WorkerInfo
+from tests.factories import WORKER, make_job
+
+S = JobStatus
+
+
+def register(store: Store, worker_id: str = WORKER) -> object:
+    lock = store.acquire_liveness(worker_id)
+    store.register_worker(WorkerInfo(worker_id, __import__("socket").gethostname(), 1,
+                                     ("default",), 4, "t"))
+    return lock
+
+
+def test_a_live_worker_is_left_alone_however_long_its_jobs_run(store: Store) -> None:
+    lock = register(store)
+    job = make_job(store, S.RUNNING)
+    assert store.reap(lease=60, actor="reaper") == ReapReport()
+    assert store.get_job(job.id).status == S.RUNNING
+    lock.release()  # type: ignore[attr-defined]
+
+
+def test_reaper_requeues_running_jobs_of_a_worker_whose_lock_is_free(store: Store) -> None:
+    lock = register(store)
+    retry = make_job(store, S.RUNNING, max_attempts=2)
+    last = make_job(store, S.RUNNING, max_attempts=1)
+    stopping = make_job(store, S.CANCELLING, max_attempts=3)
+    lock.release()  # type: ignore[attr-defined]  # the process is gone
+    report = store.reap(lease=60, actor="reaper:x")
+    assert report.dead_workers == (WORKER,)
+    assert (report.requeued, report.failed, report.cancelled) == (
+        (retry.id,), (last.id,), (stopping.id,))
+    requeued = store.get_job(retry.id)
+    assert requeued.status == S.QUEUED and requeued.worker_id is None
+    failed = store.get_job(last.id)
+    assert failed.status == S.FAILED and failed.error.type == "WorkerLost"
+    assert store.get_job(stopping.id).status == S.CANCELLED
+    assert store.list_workers()[0].state == "dead"
+    event = store.job_events(retry.id)[-1]
+    assert (event.kind, event.actor, event.from_status, event.to_status) == (
+        "worker_lost", "reaper:x", S.RUNNING, S.QUEUED)
+    for job in (retry, last, stopping):
+        assert all((e.from_status, e.to_status) in TRANSITIONS
+                   for e in store.job_events(job.id) if e.to_status)
+    assert store.claim_jobs("other", ["default"], 5)[0].attempt == 2
+
+
+def test_a_silent_worker_is_dead_after_the_lease_even_with_its_lock_held(
+    store: Store,
+) -> None:
+    lock = register(store)
+    job = make_job(store, S.RUNNING, max_attempts=2)
+    time.sleep(0.05)
+    report = store.reap(lease=0.01, actor="reaper")
+    assert report.dead_workers == (WORKER,) and report.requeued == (job.id,)
+    # the frozen worker wakes up: its late outcome is refused, its heartbeat revives it
+    assert store.heartbeat(WORKER) == []
+    assert store.list_workers()[0].state == "running"
+    lock.release()  # type: ignore[attr-defined]
+
+
+def test_racing_reapers_recover_each_job_once(db_url: str, store: Store) -> None:
+    lock = register(store)
+    jobs = [make_job(store, S.RUNNING, max_attempts=2) for _ in range(20)]
+    lock.release()  # type: ignore[attr-defined]
+    reports: list[ReapReport] = []
+
+    def reap() -> None:
+        own = open_store(db_url)
+        reports.append(own.reap(lease=60, actor=threading.current_thread().name))
+        own.close()
+
+    threads = [threading.Thread(target=reap, name=f"reaper-{i}") for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(i for r in reports for i in r.requeued) == sorted(j.id for j in jobs)
+    for job in jobs:
+        assert [e.kind for e in store.job_events(job.id)].count("worker_lost") == 1
+
+
+def test_dead_worker_rows_are_pruned_after_a_while(store: Store) -> None:
+    lock = register(store)
+    lock.release()  # type: ignore[attr-defined]
+    store.reap(lease=60, actor="r")
+    assert store.reap(lease=60, actor="r", prune_after=3600).pruned_workers == 0
+    make_job(store, S.RUNNING)  # an orphan (its worker is dead) makes the reaper write
+    assert store.reap(lease=60, actor="r", prune_after=0).pruned_workers == 1
+    assert store.list_workers() == []
