@@ -190,3 +190,17 @@ class Corral:
         if not change.changed and change.to_status.is_terminal:
             raise errors.JobAlreadyFinished(job_id, change.to_status.value)
         return self.get_job(job_id)
+
+    def restart(self, job_id: str, *, reason: str | None = None,
+                actor: str | None = None) -> Job:
+        """Put a ``failed`` or ``cancelled`` job back to ``queued`` under the same id, with
+        a fresh attempt budget. Raises ``JobNotFound``, or ``JobNotRestartable`` (with
+        ``status``) for an active or completed job."""
+        changes = self.store.restart_jobs([job_id], actor=actor or default_actor(),
+                                          reason=reason)
+        if not changes:
+            raise errors.JobNotFound(job_id)
+        change = changes[0]
+        if not change.changed:
+            raise errors.JobNotRestartable(job_id, change.to_status.value)
+        return self.get_job(job_id)

@@ -6,6 +6,7 @@
     ├── UnknownTask              no task registered under that name
     ├── JobNotFound              (job_id)
     ├── JobAlreadyFinished       (job_id, status) cancel of a terminal job
+    ├── JobNotRestartable        (job_id, status) restart of a job not failed/cancelled
     ├── StoreError               the store cannot be opened or reached
     └── JobWaitTimeout           JobHandle.wait ran out of time (also a TimeoutError)
 
@@ -58,6 +59,15 @@ class JobAlreadyFinished(CorralError):
 
     def __init__(self, job_id: str, status: str) -> None:
         super().__init__(f"job {job_id} already finished ({status})", job_id=job_id, status=status)
+
+
+class JobNotRestartable(CorralError):
+    """Only failed or cancelled jobs can be restarted (active ones are still running,
+    completed ones are done)."""
+
+    def __init__(self, job_id: str, status: str) -> None:
+        super().__init__(f"job {job_id} is {status}; only failed or cancelled jobs restart",
+                         job_id=job_id, status=status)
 
 
 class StoreError(CorralError):

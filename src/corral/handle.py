@@ -51,5 +51,9 @@ class JobHandle:
         self.job = self.app.cancel(self.id, reason=reason, force=force, actor=actor)
         return self.job
 
+    def restart(self, *, reason: str | None = None, actor: str | None = None) -> Job:
+        self.job = self.app.restart(self.id, reason=reason, actor=actor)
+        return self.job
+
     def events(self) -> list[JobEvent]:
         return self.app.job_events(self.id)

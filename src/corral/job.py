@@ -51,6 +51,9 @@ class Job:
     progress: Progress = field(default_factory=Progress)
     attempt: int = 0
     max_attempts: int = 1
+    attempt_offset: int = 0
+    """Attempts not counted against ``max_attempts`` (spent before a restart, or handed
+    back at a worker's shutdown); ``attempt`` itself only grows, so it fences executions."""
     run_at: datetime | None = None
     created_at: datetime | None = None
     started_at: datetime | None = None
@@ -71,6 +74,10 @@ class Job:
     @property
     def is_terminal(self) -> bool:
         return self.status.is_terminal
+
+    @property
+    def attempts_left(self) -> int:
+        return max(self.max_attempts - (self.attempt - self.attempt_offset), 0)
 
 
 @dataclass(frozen=True)

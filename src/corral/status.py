@@ -56,7 +56,7 @@ TRANSITIONS: frozenset[tuple[JobStatus | None, JobStatus]] = frozenset(
         (S.RUNNING, S.COMPLETED),
         (S.RUNNING, S.FAILED),  # error, no attempts left
         (S.RUNNING, S.SCHEDULED),  # error, retry after backoff
-        (S.RUNNING, S.QUEUED),  # worker lost, attempts left
+        (S.RUNNING, S.QUEUED),  # worker lost (attempts left), or handed back at shutdown
         (S.RUNNING, S.CANCELLING),  # cancel requested
         (S.RUNNING, S.CANCELLED),  # forced cancel
         (S.CANCELLING, S.CANCELLED),  # stopped at a checkpoint, or forced
@@ -64,6 +64,8 @@ TRANSITIONS: frozenset[tuple[JobStatus | None, JobStatus]] = frozenset(
         (S.CANCELLING, S.FAILED),  # cancel came too late
         (S.QUEUED, S.CANCELLED),
         (S.SCHEDULED, S.CANCELLED),
+        (S.FAILED, S.QUEUED),  # restart
+        (S.CANCELLED, S.QUEUED),  # restart
     }
 )
 """Every (from, to) move the stores make today; ``None`` is "did not exist". A test drives

@@ -326,8 +326,43 @@ def test_the_stores_make_exactly_the_moves_of_the_state_machine(store: Store) ->
     store.register_worker(WorkerInfo("doomed", "elsewhere", 1, ("default",), 1, "t"))
     orphan = make_job(store, S.RUNNING, worker="doomed", max_attempts=2)
     store.reap(lease=0, actor="reaper")
+    store.restart_jobs([jobs[1].id, jobs[2].id], actor="ops", reason="again")
     jobs += [scheduled, soon, forced, forced_late, stopped, too_late_ok, too_late_err, orphan]
     for job in jobs:
         seen |= {(e.from_status, e.to_status) for e in store.job_events(job.id)
                  if e.to_status is not None}
     assert seen == TRANSITIONS
+
+
+def test_restart_requeues_failed_and_cancelled_jobs_under_the_same_id(store: Store) -> None:
+    failed = make_job(store, S.FAILED, max_attempts=1)
+    cancelled = make_job(store, S.CANCELLED)
+    changes = store.restart_jobs([failed.id, cancelled.id], actor="ops", reason="fixed")
+    assert {(c.from_status, c.to_status) for c in changes} == {
+        (S.FAILED, S.QUEUED), (S.CANCELLED, S.QUEUED)}
+    again = store.get_job(failed.id)
+    assert again.status == S.QUEUED and again.error is None and again.attempts_left == 1
+    assert store.get_job(cancelled.id).cancel_requested_at is None
+    event = store.job_events(failed.id)[-1]
+    assert (event.kind, event.actor, event.reason) == ("restarted", "ops", "fixed")
+    claimed = {job.id: job for job in store.claim_jobs(WORKER, ["default"], 5)}
+    assert claimed[failed.id].attempt == 2, "attempt keeps counting: old runs stay fenced"
+    stale = store.finish_jobs([Outcome.completed(failed.id, WORKER, 1, "old life")])
+    assert not stale[0].recorded
+
+
+@pytest.mark.parametrize("status", [S.QUEUED, S.RUNNING, S.CANCELLING, S.COMPLETED])
+def test_restart_refuses_active_and_completed_jobs(store: Store, status: JobStatus) -> None:
+    job = make_job(store, status)
+    (change,) = store.restart_jobs([job.id], actor=None, reason=None)
+    assert not change.changed and store.get_job(job.id).status == status
+
+
+def test_released_job_goes_back_to_the_queue_without_spending_an_attempt(store: Store) -> None:
+    job = make_job(store, S.RUNNING, max_attempts=1)
+    assert store.release_jobs("not-me", [job.id], reason="shutdown") == []
+    assert store.release_jobs(WORKER, [job.id], reason="shutdown") == [job.id]
+    released = store.get_job(job.id)
+    assert released.status == S.QUEUED and released.attempts_left == 1
+    assert store.job_events(job.id)[-1].kind == "released"
+    assert store.claim_jobs(WORKER, ["default"], 1)[0].attempt == 2

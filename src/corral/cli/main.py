@@ -18,6 +18,7 @@ EXIT_CODES: dict[type[errors.CorralError], int] = {
     errors.UnknownTask: EXIT_USAGE,
     errors.JobNotFound: EXIT_NOT_FOUND,
     errors.JobAlreadyFinished: EXIT_CONFLICT,
+    errors.JobNotRestartable: EXIT_CONFLICT,
     errors.StoreError: EXIT_ERROR,
 }
 

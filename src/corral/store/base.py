@@ -34,8 +34,8 @@ class JobFilter:
 
 
 @dataclass(frozen=True)
-class CancelChange:
-    """What a cancel request did to one job."""
+class StatusChange:
+    """What a request (cancel, restart) did to one job: unchanged when it could not apply."""
 
     job_id: str
     from_status: JobStatus
@@ -214,11 +214,21 @@ class Store(Protocol):
         actor: str | None,
         reason: str | None,
         force: bool = False,
-    ) -> list[CancelChange]:
+    ) -> list[StatusChange]:
         """Request cancellation, in one transaction: ``scheduled|queued -> cancelled``;
         ``running -> cancelling`` (or ``-> cancelled`` with ``force``, which also ends
         ``cancelling`` jobs); terminal jobs are left as they are and reported unchanged.
         Unknown ids are absent from the result. Notifies each affected worker once."""
+
+    def restart_jobs(self, ids: Sequence[str], *, actor: str | None,
+                     reason: str | None) -> list[StatusChange]:
+        """``failed|cancelled -> queued`` under the same ids, with a fresh attempt budget
+        (``attempt`` keeps counting, so old executions stay fenced). Other jobs are reported
+        unchanged; unknown ids are absent. Wakes workers on the jobs' queues."""
+
+    def release_jobs(self, worker_id: str, ids: Sequence[str], *, reason: str) -> list[str]:
+        """``running -> queued`` for jobs ``worker_id`` holds and is giving back (shutdown);
+        the attempt is not counted. Returns the ids released."""
 
     def get_job(self, job_id: str) -> Job | None:
         """One job, or None."""

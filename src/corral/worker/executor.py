@@ -29,6 +29,8 @@ class Execution:
     ctx: Context
     worker_id: str
     claimed_at: float = field(default_factory=time.monotonic)
+    handing_back: bool = False
+    """Set at shutdown: a cancel of this execution returns the job to the queue."""
 
     @property
     def job_id(self) -> str:
@@ -102,11 +104,11 @@ def outcome_of_error(execution: Execution, exc: BaseException) -> Outcome:
     error = JobError(type(exc).__name__, str(exc),
                      "".join(traceback.format_exception(exc)))
     retry_on = execution.task.options.retry_on if execution.task else ()
-    if job.attempt < job.max_attempts and isinstance(exc, retry_on):
-        delay = retry.backoff_delay(job.attempt)
+    if job.attempts_left > 0 and isinstance(exc, retry_on):
+        delay = retry.backoff_delay(job.attempt - job.attempt_offset)
         at = datetime.now(UTC) + timedelta(seconds=delay)
         logger.info("job %s failed (%s); retry %d/%d in %.1fs", job.id, error.type,
-                    job.attempt + 1, job.max_attempts, delay)
+                    job.attempt - job.attempt_offset + 1, job.max_attempts, delay)
         return Outcome.retry(job.id, execution.worker_id, job.attempt, error, at=at,
                              phase=ctx.current_phase)
     return Outcome.failed(job.id, execution.worker_id, job.attempt, error,

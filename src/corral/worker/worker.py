@@ -29,7 +29,7 @@ from corral.app import Corral
 from corral.context import Context
 from corral.job import Job
 from corral.maintenance.reaper import Reaper
-from corral.outcome import Outcome
+from corral.outcome import Outcome, OutcomeKind
 from corral.store.base import FinishResult, WorkerInfo
 from corral.worker.claimer import Claimer
 from corral.worker.executor import Execution
@@ -40,6 +40,8 @@ from corral.worker.recorder import Recorder
 
 logger = logging.getLogger("corral.worker")
 DEFAULT_CONCURRENCY = 10
+HAND_BACK_WAIT = 2.0
+"""Seconds jobs get to reach a checkpoint once shutdown cancels them."""
 
 
 class Worker:
@@ -110,13 +112,15 @@ class Worker:
                     ",".join(self.queues), self.concurrency, store.url)
 
     def stop(self, *, wait: bool = True, timeout: float | None = None) -> None:
-        """Stop claiming; with ``wait``, let running jobs finish (up to ``timeout``)."""
+        """Stop claiming; with ``wait``, let running jobs finish (up to ``timeout``). Jobs
+        still running after that are handed back: asked to stop, then ``queued`` again
+        without spending an attempt."""
         if not self._started or self._stopped.is_set():
             return
         self.claimer.paused.set()
         self.claimer.stop()
-        if wait:
-            self.wait_idle(timeout)
+        if not (wait and self.wait_idle(timeout)):
+            self._hand_back()
         for service in (self.claimer, self.heartbeat, self.notifications, self.reaper):
             service.stop()
         self.recorder.stop()
@@ -129,6 +133,23 @@ class Worker:
         self._liveness.release()
         self._stopped.set()
         logger.info("worker %s stopped", self.id)
+
+    def _hand_back(self) -> None:
+        """Cancel what still runs; each job that stops is released to the queue (in
+        ``_finished``); after ``HAND_BACK_WAIT`` the rest are released as they are (their
+        threads cannot be killed: the CLI worker exits, which ends them)."""
+        with self._lock:
+            executions = list(self.running.values())
+        if not executions:
+            return
+        logger.warning("handing %d running job(s) back to the queue", len(executions))
+        for execution in executions:
+            execution.handing_back = True
+            execution.request_cancel("worker shutting down")
+        if not self.wait_idle(HAND_BACK_WAIT):
+            with self._lock:
+                stuck = list(self.running)
+            self.app.store.release_jobs(self.id, stuck, reason="worker shut down mid-job")
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no job is running (True) or ``timeout`` passes (False)."""
@@ -186,6 +207,14 @@ class Worker:
         runner.submit(execution, self._finished)
 
     def _finished(self, outcome: Outcome) -> None:
+        with self._lock:
+            execution = self.running.get(outcome.job_id)
+        if execution is not None and execution.handing_back:
+            if outcome.kind == OutcomeKind.CANCELLED:
+                self.app.store.release_jobs(self.id, [outcome.job_id],
+                                            reason="worker shut down mid-job")
+                self._recorded(FinishResult(outcome.job_id, False, None))
+                return
         self.recorder.submit(outcome, self._recorded)
 
     def _recorded(self, result: FinishResult) -> None:

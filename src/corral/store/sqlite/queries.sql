@@ -96,6 +96,10 @@ WHERE id IN (SELECT value FROM json_each(:ids))
   AND status IN (SELECT value FROM json_each(:statuses))
 RETURNING id, status, worker_id;
 
+-- name: queues_of
+-- The distinct queues of the jobs in a JSON array of ids.
+SELECT DISTINCT queue FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
+
 -- name: get_job
 -- One job by id.
 SELECT * FROM jobs WHERE id = :id;
@@ -188,14 +192,14 @@ LIMIT 1;
 -- name: requeue_orphans
 -- running -> queued for jobs of dead or stopped workers with attempts left.
 UPDATE jobs SET status = 'queued', worker_id = NULL, run_at = :now, heartbeat_at = NULL
-WHERE status = 'running' AND attempt < max_attempts
+WHERE status = 'running' AND attempt - attempt_offset < max_attempts
   AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
 RETURNING id, queue, worker_id, attempt;
 
 -- name: fail_orphans
 -- running -> failed (WorkerLost) for jobs of dead or stopped workers on their last attempt.
 UPDATE jobs SET status = 'failed', finished_at = :now, error = :error
-WHERE status = 'running' AND attempt >= max_attempts
+WHERE status = 'running' AND attempt - attempt_offset >= max_attempts
   AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
 RETURNING id, worker_id, attempt;
 
@@ -209,3 +213,23 @@ RETURNING id, worker_id, attempt, phase;
 -- name: prune_workers
 -- Forget workers dead or stopped for a while (their jobs were recovered long ago).
 DELETE FROM workers WHERE state != 'running' AND last_seen < :before;
+
+-- name: restart_jobs
+-- failed|cancelled -> queued under the same id, with a fresh attempt budget.
+UPDATE jobs
+SET status = 'queued', attempt_offset = attempt, run_at = :now, finished_at = NULL,
+    started_at = NULL, heartbeat_at = NULL, worker_id = NULL, error = NULL, result = NULL,
+    phase = NULL, progress_current = 0, progress_total = NULL, progress_message = NULL,
+    cancel_requested_at = NULL, cancel_reason = NULL, cancelled_by = NULL
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('failed', 'cancelled')
+RETURNING id, status;
+
+-- name: release_jobs
+-- running|cancelling -> queued for a worker shutting down; the attempt is not spent.
+UPDATE jobs
+SET status = 'queued', attempt_offset = attempt_offset + 1, run_at = :now,
+    worker_id = NULL, heartbeat_at = NULL, cancel_requested_at = NULL,
+    cancel_reason = NULL, cancelled_by = NULL
+WHERE worker_id = :worker_id AND id IN (SELECT value FROM json_each(:ids))
+  AND status = 'running'
+RETURNING id, queue, attempt;

@@ -206,10 +206,8 @@ class SQLiteStore:
                 tx.event(row["id"], "enqueued", actor=actor, to_status=row["status"])
                 for row in rows
             ])
-            queues = {row["queue"] for row in rows if row["status"] == JobStatus.QUEUED}
-            if queues:
-                for queue, addresses in self._doorbells_by_queue(tx, queues).items():
-                    tx.rings.append((addresses, doorbell.BELL_JOBS, queue))
+            self._ring_queues(tx, {row["queue"] for row in rows
+                                   if row["status"] == JobStatus.QUEUED})
         return [_job_from_new(job, row) for job, row in zip(jobs, rows, strict=True)]
 
     def claim_jobs(self, worker_id: str, queues: Sequence[str], limit: int) -> list[Job]:
@@ -293,7 +291,7 @@ class SQLiteStore:
         actor: str | None,
         reason: str | None,
         force: bool = False,
-    ) -> list[base.CancelChange]:
+    ) -> list[base.StatusChange]:
         if not ids:
             return []
         leavable = [*PENDING, JobStatus.RUNNING] + ([JobStatus.CANCELLING] if force else [])
@@ -306,7 +304,7 @@ class SQLiteStore:
                 "now": tx.now, "reason": reason, "actor": actor,
             }).fetchall()
             changes = {
-                row["id"]: base.CancelChange(
+                row["id"]: base.StatusChange(
                     row["id"], JobStatus(before[row["id"]]["status"]), JobStatus(row["status"]),
                     row["worker_id"],
                 )
@@ -323,13 +321,59 @@ class SQLiteStore:
                                  force)
         return [
             changes.get(job_id)
-            or base.CancelChange(job_id, JobStatus(row["status"]), JobStatus(row["status"]),
+            or base.StatusChange(job_id, JobStatus(row["status"]), JobStatus(row["status"]),
                                  row["worker_id"])
             for job_id, row in before.items()
         ]
 
+    def restart_jobs(self, ids: Sequence[str], *, actor: str | None,
+                     reason: str | None) -> list[base.StatusChange]:
+        if not ids:
+            return []
+        id_list = json.dumps(list(dict.fromkeys(ids)))
+        with self._write() as tx:
+            before = {row["id"]: row for row in tx.conn.execute(Q["statuses_of"],
+                                                                 {"ids": id_list})}
+            restarted = {row["id"] for row in tx.conn.execute(Q["restart_jobs"],
+                                                              {"ids": id_list, "now": tx.now})}
+            tx.add_events([
+                tx.event(job_id, "restarted", actor=actor, reason=reason,
+                         from_status=before[job_id]["status"], to_status="queued")
+                for job_id in restarted
+            ])
+            queues = {row["queue"] for row in tx.conn.execute(
+                Q["queues_of"], {"ids": json.dumps(sorted(restarted))})}
+            self._ring_queues(tx, queues)
+        return [
+            base.StatusChange(job_id, JobStatus(row["status"]),
+                              JobStatus.QUEUED if job_id in restarted else JobStatus(row["status"]))
+            for job_id, row in before.items()
+        ]
+
+    def release_jobs(self, worker_id: str, ids: Sequence[str], *, reason: str) -> list[str]:
+        if not ids:
+            return []
+        with self._write() as tx:
+            rows = tx.conn.execute(Q["release_jobs"], {
+                "worker_id": worker_id, "ids": json.dumps(list(ids)), "now": tx.now,
+            }).fetchall()
+            tx.add_events([
+                tx.event(row["id"], "released", actor=worker_id, reason=reason,
+                         from_status="running", to_status="queued",
+                         data={"attempt": row["attempt"], "attempt_counted": False})
+                for row in rows
+            ])
+            self._ring_queues(tx, {row["queue"] for row in rows})
+        return [row["id"] for row in rows]
+
+    def _ring_queues(self, tx: _Transaction, queues: set[str]) -> None:
+        """After commit, ring the workers that listen on any of ``queues``."""
+        if queues:
+            for queue, addresses in self._doorbells_by_queue(tx, queues).items():
+                tx.rings.append((addresses, doorbell.BELL_JOBS, queue))
+
     def _notify_holders(
-        self, tx: _Transaction, changes: list[base.CancelChange], force: bool
+        self, tx: _Transaction, changes: list[base.StatusChange], force: bool
     ) -> None:
         """One outbox row and one doorbell per worker holding any of the cancelled jobs."""
         by_worker: dict[str, list[str]] = defaultdict(list)
@@ -466,9 +510,7 @@ class SQLiteStore:
                               "was_in_phase": r["phase"]})
                for r in cancelled]
         )
-        queues = {row["queue"] for row in requeued}
-        for queue, addresses in self._doorbells_by_queue(tx, queues).items():
-            tx.rings.append((addresses, doorbell.BELL_JOBS, queue))
+        self._ring_queues(tx, {row["queue"] for row in requeued})
         return (tuple(r["id"] for r in requeued), tuple(r["id"] for r in failed),
                 tuple(r["id"] for r in cancelled))
 
@@ -549,7 +591,8 @@ def _job(row: sqlite3.Row) -> Job:
         priority=row["priority"], phase=row["phase"],
         progress=Progress(row["progress_current"], row["progress_total"],
                           row["progress_message"]),
-        attempt=row["attempt"], max_attempts=row["max_attempts"], run_at=_dt(row["run_at"]),
+        attempt=row["attempt"], max_attempts=row["max_attempts"],
+        attempt_offset=row["attempt_offset"], run_at=_dt(row["run_at"]),
         created_at=_dt(row["created_at"]), started_at=_dt(row["started_at"]),
         finished_at=_dt(row["finished_at"]), heartbeat_at=_dt(row["heartbeat_at"]),
         worker_id=row["worker_id"], timeout=row["timeout"],

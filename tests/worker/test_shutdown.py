@@ -1,0 +1,87 @@
+"""Graceful shutdown: finish what can finish, hand the rest back, never lose a job."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import pytest
+
+import corral
+from corral.status import JobStatus
+from tests.waiting import wait_until
+
+S = JobStatus
+StartWorker = Callable[..., subprocess.Popen[bytes]]
+
+
+def test_sigterm_lets_a_running_job_finish_then_exits(
+    app: corral.Corral, tasks: SimpleNamespace, start_worker: StartWorker,
+    is_marked: Callable[[str, str], bool],
+) -> None:
+    worker = start_worker(settings={"shutdown_grace": "30"})
+    handle = tasks.survivor.enqueue(0.5)
+    wait_until(lambda: is_marked(handle.id, "started-1"), message="the job to start")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=20) == 0
+    assert handle.refresh().status == S.COMPLETED
+    assert [w.state for w in app.store.list_workers()] == ["stopped"]
+
+
+def test_sigterm_hands_back_jobs_still_running_after_the_grace(
+    app: corral.Corral, tasks: SimpleNamespace, start_worker: StartWorker,
+    is_marked: Callable[[str, str], bool],
+) -> None:
+    worker = start_worker(settings={"shutdown_grace": "0.3"})
+    polite = tasks.spin.enqueue(60)
+    stubborn = tasks.stubborn.enqueue(60)
+    wait_until(lambda: is_marked(polite.id, "started") and is_marked(stubborn.id, "started"),
+               message="both jobs to start")
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(timeout=20)
+    for handle in (polite, stubborn):
+        job = handle.refresh()
+        assert job.status == S.QUEUED and job.attempts_left == job.max_attempts
+        assert handle.events()[-1].kind == "released"
+    assert is_marked(polite.id, "finally"), "the polite job was stopped at a checkpoint"
+    start_worker()  # the jobs run again on the next worker
+    wait_until(lambda: is_marked(polite.id, "started"), message="the job to run again")
+
+
+def test_a_second_signal_exits_at_once_and_the_reaper_recovers_the_job(
+    app: corral.Corral, tasks: SimpleNamespace, start_worker: StartWorker,
+    is_marked: Callable[[str, str], bool],
+) -> None:
+    worker = start_worker(concurrency=1, settings={"shutdown_grace": "60"})
+    start_worker(concurrency=1, queues="other")
+    handle = tasks.survivor.enqueue(60)
+    wait_until(lambda: is_marked(handle.id, "started-1"), message="the job to start")
+    worker.send_signal(signal.SIGTERM)
+    worker.send_signal(signal.SIGINT)
+    assert worker.wait(timeout=10) != 0
+    wait_until(lambda: handle.refresh().status == S.QUEUED, timeout=10,
+               message="the reaper to requeue the job")
+
+
+def test_restarted_job_runs_again_under_the_same_id(
+    app: corral.Corral, tasks: SimpleNamespace, start_worker: StartWorker,
+) -> None:
+    start_worker()
+    failed = tasks.boom.enqueue("first")
+    assert failed.wait(timeout=10).status == S.FAILED
+    again = failed.restart(reason="deployed a fix")
+    assert again.status == S.QUEUED and again.id == failed.id
+    job = failed.wait(timeout=10)
+    assert job.status == S.FAILED and job.attempt == 2
+    kinds = [e.kind for e in failed.events()]
+    assert kinds == ["enqueued", "claimed", "failed", "restarted", "claimed", "failed"]
+
+
+def test_restart_of_an_active_job_is_refused(app: corral.Corral,
+                                             tasks: SimpleNamespace) -> None:
+    handle = tasks.noop.enqueue()
+    with pytest.raises(corral.JobNotRestartable) as refused:
+        handle.restart()
+    assert refused.value.status == "queued"
