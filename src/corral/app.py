@@ -14,7 +14,7 @@ from corral.job import Job, JobEvent
 from corral.status import JobStatus
 from corral.store import Store, open_store
 from corral.store.base import JobFilter
-from corral.task import Isolation, Signature, Task, TaskOptions
+from corral.task import Isolation, OnStall, Signature, Task, TaskOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,6 +26,10 @@ def default_actor() -> str:
     except (KeyError, OSError):
         user = "unknown"
     return f"{user}@{socket.gethostname()}"
+
+
+def _duration(value: str | float | None, name: str) -> float | None:
+    return None if value is None else config.parse_duration(value, name=name)
 
 
 class Corral:
@@ -79,6 +83,8 @@ class Corral:
         max_attempts: int = 1,
         isolation: Isolation = "thread",
         retry_on: Iterable[type[BaseException]] = (Exception,),
+        stall_after: str | float | None = None,
+        on_stall: OnStall = "report",
     ) -> Callable[[F], Task]: ...
 
     def task(
@@ -94,12 +100,20 @@ class Corral:
         max_attempts: int = 1,
         isolation: Isolation = "thread",
         retry_on: Iterable[type[BaseException]] = (Exception,),
+        stall_after: str | float | None = None,
+        on_stall: OnStall = "report",
     ) -> Task | Callable[[F], Task]:
-        """Register a function as a task: ``@app.task`` or ``@app.task(queue=..., ...)``."""
+        """Register a function as a task: ``@app.task`` or ``@app.task(queue=..., ...)``.
+
+        ``timeout``: one attempt's longest run (then ``failed`` with ``JobTimeout``, retry
+        rules apply). ``stall_after``: progress still this long marks the job stalled, and
+        cancels it with ``on_stall="cancel"``. Durations take ``30``, ``"500ms"``, ``"10m"``.
+        """
         options = TaskOptions(
             queue=queue, priority=priority, phases=tuple(phases),
-            timeout=None if timeout is None else config.parse_duration(timeout, name="timeout"),
-            max_attempts=max_attempts, isolation=isolation, retry_on=tuple(retry_on),
+            timeout=_duration(timeout, "timeout"), max_attempts=max_attempts,
+            isolation=isolation, retry_on=tuple(retry_on),
+            stall_after=_duration(stall_after, "stall_after"), on_stall=on_stall,
         )
 
         def register(function: Callable[..., Any]) -> Task:

@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
@@ -63,6 +64,8 @@ class Context:
         self._shield_depth = 0  # written and read by the task's thread / loop only
         self._cancel = threading.Event()  # set by the listener thread
         self._cancel_reason: str | None = None
+        self.cancel_requested_at: float | None = None  # monotonic; set with _cancel
+        self.progress_moved_at = time.monotonic()  # read by the watchdog
 
     # -- identity --------------------------------------------------------------------
 
@@ -90,6 +93,7 @@ class Context:
         """Report how far the job is (also a cancel checkpoint). Cheap: written in batches."""
         self._progress = Progress(float(current), None if total is None else float(total),
                                   message)
+        self.progress_moved_at = time.monotonic()
         self._reporter.progress_changed(self)
         self.checkpoint()
 
@@ -167,6 +171,7 @@ class Context:
         if self._cancel.is_set():
             return
         self._cancel_reason = reason
+        self.cancel_requested_at = time.monotonic()
         self._cancel.set()
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._cancel_on_loop)

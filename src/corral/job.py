@@ -70,6 +70,20 @@ class Job:
     limit_key: str | None = None
     unique_key: str | None = None
     meta: dict[str, JSON] = field(default_factory=dict)
+    stalled_at: datetime | None = None
+    """Set while a running job's progress has not moved for its task's ``stall_after``."""
+    unresponsive_at: datetime | None = None
+    """Set when a thread-run job did not stop within ``cancel_grace`` of its cancel."""
+
+    @property
+    def display_status(self) -> str:
+        """The status as people should read it: ``cancelling (unresponsive)``,
+        ``running (stalled)``."""
+        if self.unresponsive_at and self.status.is_active:
+            return f"{self.status} (unresponsive)"
+        if self.stalled_at and self.status.is_active:
+            return f"{self.status} (stalled)"
+        return str(self.status)
 
     @property
     def is_terminal(self) -> bool:

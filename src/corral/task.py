@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 Isolation = Literal["thread", "process"]
 ISOLATIONS: tuple[str, ...] = ("thread", "process")
+OnStall = Literal["report", "cancel"]
+ON_STALL: tuple[str, ...] = ("report", "cancel")
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,12 @@ class TaskOptions:
     max_attempts: int = 1
     isolation: Isolation = "thread"
     retry_on: tuple[type[BaseException], ...] = (Exception,)
+    stall_after: float | None = None
+    on_stall: OnStall = "report"
 
     def __post_init__(self) -> None:
+        if self.on_stall not in ON_STALL:
+            raise errors.ConfigError(f"on_stall must be one of {ON_STALL}")
         if not self.queue or not isinstance(self.queue, str):
             raise errors.ConfigError("queue must be a non-empty string")
         if not isinstance(self.max_attempts, int) or self.max_attempts < 1:

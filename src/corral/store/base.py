@@ -201,6 +201,14 @@ class Store(Protocol):
         """Write progress and phase of running jobs (no trail row); fenced. Returns the ids
         whose update was refused: the worker no longer holds them."""
 
+    def mark_stalled(self, job_id: str, worker_id: str, attempt: int) -> bool:
+        """Flag a held job as stalled (progress still for ``stall_after``; no status change,
+        a ``stalled`` note in the trail). The next progress write clears the flag."""
+
+    def mark_unresponsive(self, job_id: str, worker_id: str, attempt: int) -> bool:
+        """Flag a held job that ignores its cancel past ``cancel_grace`` (shown as
+        ``cancelling (unresponsive)``); an ``unresponsive`` note in the trail."""
+
     def save_result(self, job_id: str, worker_id: str, attempt: int, result: JSON) -> bool:
         """Store a partial ``result`` on a job the worker holds; False if it no longer does."""
 

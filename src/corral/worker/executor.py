@@ -31,6 +31,10 @@ class Execution:
     claimed_at: float = field(default_factory=time.monotonic)
     handing_back: bool = False
     """Set at shutdown: a cancel of this execution returns the job to the queue."""
+    timed_out: bool = False
+    """Set by the watchdog past the job's timeout: the cancel it sends ends in JobTimeout."""
+    stalled: bool = False
+    unresponsive: bool = False
 
     @property
     def job_id(self) -> str:
@@ -97,14 +101,24 @@ def outcome_of_error(execution: Execution, exc: BaseException) -> Outcome:
     """Cancelled -> cancelled; other errors -> retry while attempts and ``retry_on`` allow,
     else failed."""
     job, ctx = execution.job, execution.ctx
-    if isinstance(exc, errors.Cancelled | asyncio.CancelledError):
+    stopped = isinstance(exc, errors.Cancelled | asyncio.CancelledError)
+    if stopped and execution.timed_out:
+        error = JobError("JobTimeout", f"the attempt ran past its timeout of {job.timeout:g}s",
+                         "".join(traceback.format_exception(exc)))
+    elif stopped:
         reason = ctx.cancel_reason if ctx.cancelled else "the task raised Cancelled itself"
         return Outcome.cancelled(job.id, execution.worker_id, job.attempt,
                                  phase=ctx.current_phase, reason=reason)
-    error = JobError(type(exc).__name__, str(exc),
-                     "".join(traceback.format_exception(exc)))
+    else:
+        error = JobError(type(exc).__name__, str(exc), "".join(traceback.format_exception(exc)))
+    return _failure(execution, exc, error)
+
+
+def _failure(execution: Execution, exc: BaseException, error: JobError) -> Outcome:
+    """Retry while attempts and ``retry_on`` allow (a timeout always may), else fail."""
+    job, ctx = execution.job, execution.ctx
     retry_on = execution.task.options.retry_on if execution.task else ()
-    if job.attempts_left > 0 and isinstance(exc, retry_on):
+    if job.attempts_left > 0 and (execution.timed_out or isinstance(exc, retry_on)):
         delay = retry.backoff_delay(job.attempt - job.attempt_offset)
         at = datetime.now(UTC) + timedelta(seconds=delay)
         logger.info("job %s failed (%s); retry %d/%d in %.1fs", job.id, error.type,

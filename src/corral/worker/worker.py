@@ -37,6 +37,7 @@ from corral.worker.heartbeat import Heartbeat
 from corral.worker.isolation import AsyncRunner, ThreadRunner
 from corral.worker.listener import NotificationLoop
 from corral.worker.recorder import Recorder
+from corral.worker.watchdog import Watchdog
 
 logger = logging.getLogger("corral.worker")
 DEFAULT_CONCURRENCY = 10
@@ -98,8 +99,9 @@ class Worker:
         self.reaper = Reaper(store, lease=settings.lease,
                              heartbeat_interval=settings.heartbeat_interval,
                              actor=f"reaper:{self.id}")
+        self.watchdog = Watchdog(store, self._executions, cancel_grace=settings.cancel_grace)
         self._services = (self.recorder, self.heartbeat, self.notifications, self.claimer,
-                          self.reaper)
+                          self.reaper, self.watchdog)
         for service in self._services:
             service.start()
         for task in self.app.tasks.values():
@@ -121,7 +123,8 @@ class Worker:
         self.claimer.stop()
         if not (wait and self.wait_idle(timeout)):
             self._hand_back()
-        for service in (self.claimer, self.heartbeat, self.notifications, self.reaper):
+        for service in (self.claimer, self.heartbeat, self.notifications, self.reaper,
+                        self.watchdog):
             service.stop()
         self.recorder.stop()
         self.recorder.join(timeout=5)
@@ -222,6 +225,10 @@ class Worker:
             self.running.pop(result.job_id, None)
             self._idle.notify_all()
         self.claimer.wake.set()
+
+    def _executions(self) -> list[Execution]:
+        with self._lock:
+            return list(self.running.values())
 
     def _held_since(self, before: float) -> set[str]:
         with self._lock:

@@ -24,7 +24,8 @@ RETURNING id;
 -- queued -> running for up to :limit due jobs on the worker's queues, best first.
 UPDATE jobs
 SET status = 'running', worker_id = :worker_id, attempt = attempt + 1,
-    started_at = :now, heartbeat_at = :now, finished_at = NULL,
+    started_at = :now, heartbeat_at = :now, finished_at = NULL, stalled_at = NULL,
+    unresponsive_at = NULL,
     phase = NULL, progress_current = 0, progress_total = NULL, progress_message = NULL
 WHERE status = 'queued'
   AND id IN (SELECT id FROM jobs
@@ -64,7 +65,7 @@ RETURNING jobs.id, jobs.status;
 -- Latest progress and phase of held jobs; no trail row (progress is not a transition).
 UPDATE jobs
 SET phase = p.phase, progress_current = p.current, progress_total = p.total,
-    progress_message = p.message
+    progress_message = p.message, stalled_at = NULL
 FROM (SELECT value ->> 'id' AS id, value ->> 'worker_id' AS worker_id,
              value ->> 'attempt' AS attempt, value ->> 'phase' AS phase,
              value ->> 'current' AS current, value ->> 'total' AS total,
@@ -233,3 +234,17 @@ SET status = 'queued', attempt_offset = attempt_offset + 1, run_at = :now,
 WHERE worker_id = :worker_id AND id IN (SELECT value FROM json_each(:ids))
   AND status = 'running'
 RETURNING id, queue, attempt;
+
+-- name: mark_stalled
+-- A held job whose progress has not moved for its stall_after.
+UPDATE jobs SET stalled_at = :now
+WHERE id = :id AND worker_id = :worker_id AND attempt = :attempt
+  AND status IN ('running', 'cancelling') AND stalled_at IS NULL
+RETURNING id;
+
+-- name: mark_unresponsive
+-- A held job that has not stopped within cancel_grace of its cancel.
+UPDATE jobs SET unresponsive_at = :now
+WHERE id = :id AND worker_id = :worker_id AND attempt = :attempt
+  AND status IN ('running', 'cancelling') AND unresponsive_at IS NULL
+RETURNING id;

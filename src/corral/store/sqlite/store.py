@@ -269,6 +269,21 @@ class SQLiteStore:
                                                             {"updates": payload})}
         return [u.job_id for u in updates if u.job_id not in applied]
 
+    def mark_stalled(self, job_id: str, worker_id: str, attempt: int) -> bool:
+        return self._mark("mark_stalled", "stalled", job_id, worker_id, attempt)
+
+    def mark_unresponsive(self, job_id: str, worker_id: str, attempt: int) -> bool:
+        return self._mark("mark_unresponsive", "unresponsive", job_id, worker_id, attempt)
+
+    def _mark(self, query: str, kind: str, job_id: str, worker_id: str, attempt: int) -> bool:
+        with self._write() as tx:
+            marked = tx.conn.execute(Q[query], {"id": job_id, "worker_id": worker_id,
+                                                "attempt": attempt, "now": tx.now}).fetchone()
+            if marked:
+                tx.add_events([tx.event(job_id, kind, actor=worker_id,
+                                        data={"attempt": attempt})])
+        return marked is not None
+
     def save_result(self, job_id: str, worker_id: str, attempt: int, result: JSON) -> bool:
         params = {"id": job_id, "worker_id": worker_id, "attempt": attempt,
                   "result": json.dumps(result)}
@@ -601,7 +616,8 @@ def _job(row: sqlite3.Row) -> Job:
         error=JobError(**error) if error else None,
         result=json.loads(row["result"]) if row["result"] is not None else None,
         batch_id=row["batch_id"], limit_key=row["limit_key"], unique_key=row["unique_key"],
-        meta=json.loads(row["meta"]),
+        meta=json.loads(row["meta"]), stalled_at=_dt(row["stalled_at"]),
+        unresponsive_at=_dt(row["unresponsive_at"]),
     )
 
 

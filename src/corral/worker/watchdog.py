@@ -1,0 +1,81 @@
+"""The watchdog: timeouts, stalls and cancels nobody honours, for this worker's jobs.
+
+Every ``INTERVAL`` it looks at each execution once:
+
+- past its ``timeout``: cancel it; the executor turns that stop into ``JobTimeout``;
+- progress still for its task's ``stall_after``: flag it stalled (and cancel it when the
+  task says ``on_stall="cancel"``);
+- cancelled but still running ``cancel_grace`` later: flag it unresponsive (process
+  isolation, when it lands, kills it here instead).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from corral.store import Store
+from corral.worker.executor import Execution
+from corral.worker.loop import ServiceThread
+
+logger = logging.getLogger("corral.worker")
+INTERVAL = 0.05
+
+
+class Watchdog(ServiceThread):
+    name = "watchdog"
+
+    def __init__(self, store: Store, executions: Callable[[], list[Execution]],
+                 cancel_grace: float) -> None:
+        super().__init__()
+        self._store = store
+        self._executions = executions
+        self._cancel_grace = cancel_grace
+
+    def step(self) -> None:
+        if self.stopping.wait(INTERVAL):
+            return
+        self.run_once(time.monotonic())
+
+    def run_once(self, now: float) -> None:
+        for execution in self._executions():
+            self._check_timeout(execution, now)
+            self._check_stall(execution, now)
+            self._check_unresponsive(execution, now)
+
+    def _check_timeout(self, execution: Execution, now: float) -> None:
+        timeout = execution.job.timeout
+        if timeout is not None and not execution.timed_out and now - execution.claimed_at > timeout:
+            execution.timed_out = True
+            logger.warning("job %s ran past its timeout (%gs); stopping it", execution.job_id,
+                           timeout)
+            execution.request_cancel("timeout")
+
+    def _check_stall(self, execution: Execution, now: float) -> None:
+        task = execution.task
+        if task is None or task.options.stall_after is None:
+            return
+        still = now - execution.ctx.progress_moved_at
+        if still <= task.options.stall_after:
+            execution.stalled = False  # moved again: the next stall is reported anew
+            return
+        if execution.stalled:
+            return
+        execution.stalled = True
+        job = execution.job
+        self._store.mark_stalled(job.id, execution.worker_id, job.attempt)
+        logger.warning("job %s stalled: no progress for %.1fs", job.id, still)
+        if task.options.on_stall == "cancel":
+            self._store.cancel_jobs([job.id], actor=execution.worker_id,
+                                    reason=f"stalled: no progress for {still:.1f}s")
+
+    def _check_unresponsive(self, execution: Execution, now: float) -> None:
+        asked = execution.ctx.cancel_requested_at
+        if asked is None or execution.unresponsive or now - asked <= self._cancel_grace:
+            return
+        execution.unresponsive = True
+        job = execution.job
+        self._store.mark_unresponsive(job.id, execution.worker_id, job.attempt)
+        logger.warning("job %s ignores its cancel after %gs: unresponsive", job.id,
+                       self._cancel_grace)
