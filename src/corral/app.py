@@ -6,6 +6,7 @@ import getpass
 import socket
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, overload
 
 from corral import config, errors
@@ -204,6 +205,20 @@ class Corral:
         if not change.changed and change.to_status.is_terminal:
             raise errors.JobAlreadyFinished(job_id, change.to_status.value)
         return self.get_job(job_id)
+
+    def reset_stuck(self, older_than: str | float | timedelta, *, reason: str | None = None,
+                    actor: str | None = None) -> list[str]:
+        """Deal with jobs running for longer than ``older_than`` (``"30m"``, seconds or a
+        timedelta): fail those whose worker is dead, cancel the rest. Returns their ids.
+
+        The reaper already recovers dead workers' jobs by itself; this is the operator's
+        "make it stop" for jobs that are alive but should not be."""
+        seconds = (older_than.total_seconds() if isinstance(older_than, timedelta)
+                   else config.parse_duration(older_than, name="older_than"))
+        cutoff = datetime.now(UTC) - timedelta(seconds=seconds)
+        changes = self.store.reset_stuck(cutoff, lease=self.settings.lease,
+                                         actor=actor or default_actor(), reason=reason)
+        return [change.job_id for change in changes]
 
     def restart(self, job_id: str, *, reason: str | None = None,
                 actor: str | None = None) -> Job:

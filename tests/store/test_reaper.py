@@ -96,3 +96,25 @@ def test_dead_worker_rows_are_pruned_after_a_while(store: Store) -> None:
     make_job(store, S.RUNNING)  # an orphan (its worker is dead) makes the reaper write
     assert store.reap(lease=60, actor="r", prune_after=0).pruned_workers == 1
     assert store.list_workers() == []
+
+
+def test_reset_stuck_fails_jobs_of_dead_workers_and_cancels_the_rest(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    alive = register(store, "alive")
+    dead = register(store, "dead")
+    live_job = make_job(store, S.RUNNING, worker="alive")
+    dead_job = make_job(store, S.RUNNING, worker="dead", max_attempts=5)
+    dead.release()  # type: ignore[attr-defined]
+    time.sleep(0.01)
+    cutoff = datetime.now(UTC)
+    fresh = make_job(store, S.RUNNING, worker="alive")
+    assert store.reset_stuck(cutoff - timedelta(hours=1), lease=60, actor="ops",
+                             reason=None) == []
+    changes = store.reset_stuck(cutoff, lease=60, actor="ops", reason="stuck for ages")
+    assert {(c.job_id, c.to_status) for c in changes} == {
+        (live_job.id, S.CANCELLING), (dead_job.id, S.FAILED)}
+    assert store.get_job(dead_job.id).error.type == "WorkerLost"
+    assert store.get_job(fresh.id).status == S.RUNNING
+    assert store.job_events(live_job.id)[-1].reason == "stuck for ages"
+    alive.release()  # type: ignore[attr-defined]

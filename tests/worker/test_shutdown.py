@@ -85,3 +85,15 @@ def test_restart_of_an_active_job_is_refused(app: corral.Corral,
     with pytest.raises(corral.JobNotRestartable) as refused:
         handle.restart()
     assert refused.value.status == "queued"
+
+
+def test_reset_stuck_cancels_long_running_jobs_and_returns_their_ids(
+    app: corral.Corral, tasks: SimpleNamespace, start_worker: StartWorker,
+    is_marked: Callable[[str, str], bool],
+) -> None:
+    start_worker()
+    old = tasks.spin.enqueue(60)
+    wait_until(lambda: is_marked(old.id, "started"), message="the job to start")
+    assert app.reset_stuck("1h") == []
+    assert app.reset_stuck(0) == [old.id]
+    assert old.wait(timeout=10).status == S.CANCELLED

@@ -238,6 +238,12 @@ class Store(Protocol):
         """``running -> queued`` for jobs ``worker_id`` holds and is giving back (shutdown);
         the attempt is not counted. Returns the ids released."""
 
+    def reset_stuck(self, started_before: datetime, *, lease: float, actor: str,
+                    reason: str | None) -> list[StatusChange]:
+        """Jobs running since before ``started_before``: those whose worker is dead (lock
+        free or silent for ``lease``) ``-> failed`` with ``WorkerLost`` at once; those on
+        live workers are cancelled (``running -> cancelling``). Returns what changed."""
+
     def get_job(self, job_id: str) -> Job | None:
         """One job, or None."""
 

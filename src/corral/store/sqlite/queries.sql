@@ -248,3 +248,19 @@ UPDATE jobs SET unresponsive_at = :now
 WHERE id = :id AND worker_id = :worker_id AND attempt = :attempt
   AND status IN ('running', 'cancelling') AND unresponsive_at IS NULL
 RETURNING id;
+
+-- name: stuck_of_dead_workers
+-- Held jobs started before :cutoff whose worker is not running.
+SELECT id, status, worker_id, attempt FROM jobs
+WHERE status IN ('running', 'cancelling') AND started_at < :cutoff
+  AND worker_id IN (SELECT id FROM workers WHERE state != 'running');
+
+-- name: fail_lost_jobs
+-- running|cancelling -> failed (WorkerLost) for the jobs in a JSON array of ids.
+UPDATE jobs SET status = 'failed', finished_at = :now, error = :error
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('running', 'cancelling')
+RETURNING id;
+
+-- name: running_started_before
+-- Running jobs started before :cutoff (reset_stuck cancels those on live workers).
+SELECT id FROM jobs WHERE status = 'running' AND started_at < :cutoff;

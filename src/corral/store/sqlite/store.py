@@ -309,31 +309,37 @@ class SQLiteStore:
     ) -> list[base.StatusChange]:
         if not ids:
             return []
+        with self._write() as tx:
+            return self._cancel(tx, ids, actor=actor, reason=reason, force=force)
+
+    def _cancel(
+        self, tx: _Transaction, ids: Sequence[str], *, actor: str | None, reason: str | None,
+        force: bool,
+    ) -> list[base.StatusChange]:
+        """The cancel transition inside a write transaction (see ``cancel_jobs``)."""
         leavable = [*PENDING, JobStatus.RUNNING] + ([JobStatus.CANCELLING] if force else [])
         id_list = json.dumps(list(dict.fromkeys(ids)))
-        with self._write() as tx:
-            before = {row["id"]: row for row in tx.conn.execute(Q["statuses_of"],
-                                                                 {"ids": id_list})}
-            rows = tx.conn.execute(Q["cancel_jobs"], {
-                "ids": id_list, "statuses": json.dumps(leavable), "force": int(force),
-                "now": tx.now, "reason": reason, "actor": actor,
-            }).fetchall()
-            changes = {
-                row["id"]: base.StatusChange(
-                    row["id"], JobStatus(before[row["id"]]["status"]), JobStatus(row["status"]),
-                    row["worker_id"],
-                )
-                for row in rows
-            }
-            tx.add_events([
-                tx.event(c.job_id, "cancelled" if c.to_status == JobStatus.CANCELLED
-                         else "cancel_requested", actor=actor, reason=reason,
-                         from_status=c.from_status, to_status=c.to_status,
-                         data={"force": True} if force else None)
-                for c in changes.values()
-            ])
-            self._notify_holders(tx, [c for c in changes.values() if c.from_status in IN_FLIGHT],
-                                 force)
+        before = {row["id"]: row for row in tx.conn.execute(Q["statuses_of"], {"ids": id_list})}
+        rows = tx.conn.execute(Q["cancel_jobs"], {
+            "ids": id_list, "statuses": json.dumps(leavable), "force": int(force),
+            "now": tx.now, "reason": reason, "actor": actor,
+        }).fetchall()
+        changes = {
+            row["id"]: base.StatusChange(
+                row["id"], JobStatus(before[row["id"]]["status"]), JobStatus(row["status"]),
+                row["worker_id"],
+            )
+            for row in rows
+        }
+        tx.add_events([
+            tx.event(c.job_id, "cancelled" if c.to_status == JobStatus.CANCELLED
+                     else "cancel_requested", actor=actor, reason=reason,
+                     from_status=c.from_status, to_status=c.to_status,
+                     data={"force": True} if force else None)
+            for c in changes.values()
+        ])
+        self._notify_holders(tx, [c for c in changes.values() if c.from_status in IN_FLIGHT],
+                             force)
         return [
             changes.get(job_id)
             or base.StatusChange(job_id, JobStatus(row["status"]), JobStatus(row["status"]),
@@ -479,14 +485,19 @@ class SQLiteStore:
     def acquire_liveness(self, worker_id: str) -> liveness.LivenessLock:
         return liveness.LivenessLock(liveness.lock_path(self.path, worker_id))
 
-    def reap(self, *, lease: float, actor: str, prune_after: float = 3600.0) -> base.ReapReport:
-        now = time.time()
+    def _dead_workers(self, now: float, lease: float) -> list[str]:
+        """Workers registered as running that are dead: silent past the lease, or (on this
+        host) with their liveness lock free."""
         host = socket.gethostname()
-        dead = [
+        return [
             row["id"] for row in self._read("running_workers", {})
             if row["last_seen"] < now - lease
             or (row["host"] == host and liveness.is_dead(liveness.lock_path(self.path, row["id"])))
         ]
+
+    def reap(self, *, lease: float, actor: str, prune_after: float = 3600.0) -> base.ReapReport:
+        now = time.time()
+        dead = self._dead_workers(now, lease)
         if not dead and not self._read("has_orphans", {}):
             if now >= self._next_worker_prune:
                 self._next_worker_prune = now + 60
@@ -499,6 +510,37 @@ class SQLiteStore:
             requeued, failed, cancelled = self._recover_orphans(tx, actor)
             pruned = tx.conn.execute(Q["prune_workers"], {"before": now - prune_after}).rowcount
         return base.ReapReport(newly_dead, requeued, failed, cancelled, pruned)
+
+    def reset_stuck(self, started_before: datetime, *, lease: float, actor: str,
+                    reason: str | None) -> list[base.StatusChange]:
+        dead = self._dead_workers(time.time(), lease)
+        lost = json.dumps({"type": "WorkerLost", "message": "reset as stuck: its worker is dead",
+                           "traceback": None})
+        with self._write() as tx:
+            tx.conn.execute(Q["mark_workers_dead"], {"ids": json.dumps(dead)})
+            candidates = tx.conn.execute(Q["stuck_of_dead_workers"],
+                                         {"cutoff": started_before.timestamp()}).fetchall()
+            failed_ids = {row["id"] for row in tx.conn.execute(Q["fail_lost_jobs"], {
+                "ids": json.dumps([row["id"] for row in candidates]), "now": tx.now,
+                "error": lost,
+            })}
+            failed = [row for row in candidates if row["id"] in failed_ids]
+            tx.add_events([
+                tx.event(row["id"], "failed", actor=actor, reason=reason or "reset_stuck",
+                         from_status=row["status"], to_status="failed",
+                         data={"attempt": row["attempt"], "worker_id": row["worker_id"],
+                               "error_type": "WorkerLost"})
+                for row in failed
+            ])
+            live = [row["id"] for row in tx.conn.execute(
+                Q["running_started_before"], {"cutoff": started_before.timestamp()})]
+            cancelled = self._cancel(tx, live, actor=actor, reason=reason or "reset_stuck",
+                                     force=False)
+        return [
+            base.StatusChange(row["id"], JobStatus(row["status"]), JobStatus.FAILED,
+                              row["worker_id"])
+            for row in failed
+        ] + [change for change in cancelled if change.changed]
 
     def _recover_orphans(
         self, tx: _Transaction, actor: str
