@@ -128,3 +128,35 @@ def register(app: corral.Corral) -> SimpleNamespace:
 
 app = corral.Corral()
 tasks = register(app)
+
+
+def register_isolated(app: corral.Corral) -> SimpleNamespace:
+    """Tasks that run in a child process (``isolation="process"``)."""
+
+    @app.task(name="isolated_sleep", isolation="process")
+    def isolated_sleep(ctx: corral.Context, seconds: float = 3600.0) -> str:
+        """A plain sleep: never checks, so only the kill can stop it early."""
+        mark(ctx.job_id, "started", str(os.getpid()))
+        time.sleep(seconds)
+        mark(ctx.job_id, "returned")
+        return "slept"
+
+    @app.task(name="isolated_ticker", isolation="process", phases=["work"])
+    def isolated_ticker(ctx: corral.Context, steps: int = 10) -> dict:
+        mark(ctx.job_id, "started", str(os.getpid()))
+        with ctx.phase("work"):
+            for i in range(steps):
+                ctx.progress(i + 1, steps, f"step {i + 1}")
+                ctx.save({"done": i + 1})
+                time.sleep(0.01)
+        return {"pid": os.getpid(), "steps": steps}
+
+    @app.task(name="isolated_boom", isolation="process")
+    def isolated_boom() -> None:
+        raise KeyError("from the child")
+
+    return SimpleNamespace(isolated_sleep=isolated_sleep, isolated_ticker=isolated_ticker,
+                           isolated_boom=isolated_boom)
+
+
+isolated = register_isolated(app)

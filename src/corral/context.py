@@ -160,6 +160,13 @@ class Context:
             self._shield_depth -= 1
         self.checkpoint()
 
+    def _mirror(self, phase: str | None, progress: Progress) -> None:
+        """Adopt what a child process reported (process isolation's supervisor side)."""
+        if progress != self._progress:
+            self.progress_moved_at = time.monotonic()
+        self._phase = phase
+        self._progress = progress
+
     def _bind_async(self, task: asyncio.Task[object]) -> None:
         """Called on the loop: the asyncio task to cancel when a cancel arrives."""
         self._async_task = task

@@ -100,25 +100,30 @@ def outcome_of_result(execution: Execution, result: Any) -> Outcome:
 def outcome_of_error(execution: Execution, exc: BaseException) -> Outcome:
     """Cancelled -> cancelled; other errors -> retry while attempts and ``retry_on`` allow,
     else failed."""
-    job, ctx = execution.job, execution.ctx
-    stopped = isinstance(exc, errors.Cancelled | asyncio.CancelledError)
-    if stopped and execution.timed_out:
-        error = JobError("JobTimeout", f"the attempt ran past its timeout of {job.timeout:g}s",
-                         "".join(traceback.format_exception(exc)))
-    elif stopped:
-        reason = ctx.cancel_reason if ctx.cancelled else "the task raised Cancelled itself"
-        return Outcome.cancelled(job.id, execution.worker_id, job.attempt,
-                                 phase=ctx.current_phase, reason=reason)
-    else:
-        error = JobError(type(exc).__name__, str(exc), "".join(traceback.format_exception(exc)))
-    return _failure(execution, exc, error)
-
-
-def _failure(execution: Execution, exc: BaseException, error: JobError) -> Outcome:
-    """Retry while attempts and ``retry_on`` allow (a timeout always may), else fail."""
-    job, ctx = execution.job, execution.ctx
+    if isinstance(exc, errors.Cancelled | asyncio.CancelledError):
+        return stopped_outcome(execution, "".join(traceback.format_exception(exc)))
+    error = JobError(type(exc).__name__, str(exc), "".join(traceback.format_exception(exc)))
     retry_on = execution.task.options.retry_on if execution.task else ()
-    if job.attempts_left > 0 and (execution.timed_out or isinstance(exc, retry_on)):
+    return failure_outcome(execution, error, retryable=isinstance(exc, retry_on))
+
+
+def stopped_outcome(execution: Execution, trace: str | None = None) -> Outcome:
+    """The code stopped because it was asked to: ``JobTimeout`` if the watchdog asked,
+    else cancelled, keeping the phase it was in."""
+    job, ctx = execution.job, execution.ctx
+    if execution.timed_out:
+        error = JobError("JobTimeout", f"the attempt ran past its timeout of {job.timeout:g}s",
+                         trace)
+        return failure_outcome(execution, error, retryable=True)
+    reason = ctx.cancel_reason if ctx.cancelled else "the task raised Cancelled itself"
+    return Outcome.cancelled(job.id, execution.worker_id, job.attempt,
+                             phase=ctx.current_phase, reason=reason)
+
+
+def failure_outcome(execution: Execution, error: JobError, *, retryable: bool) -> Outcome:
+    """Retry while attempts remain and the error is ``retryable``, else fail."""
+    job, ctx = execution.job, execution.ctx
+    if job.attempts_left > 0 and retryable:
         delay = retry.backoff_delay(job.attempt - job.attempt_offset)
         at = datetime.now(UTC) + timedelta(seconds=delay)
         logger.info("job %s failed (%s); retry %d/%d in %.1fs", job.id, error.type,

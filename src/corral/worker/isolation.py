@@ -1,8 +1,8 @@
 """Where task code runs: sync tasks on a thread pool, async tasks on one event loop.
 
-Both runners take an ``Execution`` and call ``done(outcome)`` exactly once when the code
-has stopped, whatever way it stopped. (``isolation="process"`` arrives with the recovery
-work; until then such tasks run on the thread pool.)
+Both runners (and ``process.ProcessRunner`` for ``isolation="process"``) take an
+``Execution`` and call ``done(outcome)`` exactly once when the code has stopped, whatever
+way it stopped.
 """
 
 from __future__ import annotations

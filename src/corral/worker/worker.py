@@ -36,6 +36,7 @@ from corral.worker.executor import Execution
 from corral.worker.heartbeat import Heartbeat
 from corral.worker.isolation import AsyncRunner, ThreadRunner
 from corral.worker.listener import NotificationLoop
+from corral.worker.process import ProcessRunner
 from corral.worker.recorder import Recorder
 from corral.worker.watchdog import Watchdog
 
@@ -87,6 +88,8 @@ class Worker:
         self._threads = ThreadRunner(self.concurrency)
         self._loop = AsyncRunner()
         self.recorder = Recorder(store, on_lost=self._lost)
+        self._processes = ProcessRunner(self.concurrency, store, self.recorder,
+                                        cancel_grace=self.app.settings.cancel_grace)
         self.claimer = Claimer(store, self.id, self.queues, self._free_slots, self._dispatch,
                                batch_size=self.concurrency)
         self.heartbeat = Heartbeat(store, self.id, self.app.settings.heartbeat_interval,
@@ -104,11 +107,6 @@ class Worker:
                           self.reaper, self.watchdog)
         for service in self._services:
             service.start()
-        for task in self.app.tasks.values():
-            if task.options.isolation == "process":
-                logger.warning("task %s asks for isolation='process', which is not built yet: "
-                               "it runs on a thread and can only be stopped at checkpoints",
-                               task.name)
         self._started = True
         logger.info("worker %s started: queues=%s concurrency=%d store=%s", self.id,
                     ",".join(self.queues), self.concurrency, store.url)
@@ -130,6 +128,7 @@ class Worker:
         self.recorder.join(timeout=5)
         self.recorder.drain()
         self._threads.shutdown(wait=False)
+        self._processes.shutdown(wait=False)
         self._loop.shutdown(wait=False)
         self._listener.close()
         self.app.store.deregister_worker(self.id)
@@ -200,13 +199,16 @@ class Worker:
 
     def _dispatch(self, job: Job) -> None:
         task = self.app.tasks.get(job.task)
-        is_async = task is not None and task.is_async
+        in_child = task is not None and task.options.isolation == "process"
+        on_loop = task is not None and task.is_async and not in_child
+        runner: ThreadRunner | AsyncRunner | ProcessRunner = (
+            self._processes if in_child else self._loop if on_loop else self._threads
+        )
         ctx = Context(job, self.recorder, phases=task.options.phases if task else (),
-                      loop=self._loop.loop if is_async else None)
+                      loop=self._loop.loop if on_loop else None)
         execution = Execution(job, task, ctx, self.id)
         with self._lock:
             self.running[job.id] = execution
-        runner = self._loop if is_async else self._threads
         runner.submit(execution, self._finished)
 
     def _finished(self, outcome: Outcome) -> None:
