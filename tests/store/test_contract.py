@@ -366,3 +366,10 @@ def test_released_job_goes_back_to_the_queue_without_spending_an_attempt(store: 
     assert released.status == S.QUEUED and released.attempts_left == 1
     assert store.job_events(job.id)[-1].kind == "released"
     assert store.claim_jobs(WORKER, ["default"], 1)[0].attempt == 2
+
+
+def test_a_cancelling_job_is_never_rescheduled(store: Store) -> None:
+    job = make_job(store, S.CANCELLING, max_attempts=3)
+    at = datetime.now(UTC) + timedelta(minutes=1)
+    (result,) = store.finish_jobs([Outcome.retry(job.id, WORKER, 1, JobError("E", "m"), at=at)])
+    assert not result.recorded and store.get_job(job.id).status == S.CANCELLING

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -105,3 +106,22 @@ def test_worker_stop_waits_for_running_jobs(
     assert handle.refresh().status == S.COMPLETED
     assert app.store.list_workers()[0].state == "stopped"
 
+
+
+def test_an_error_while_a_cancel_is_pending_fails_the_job_instead_of_retrying(
+    app: corral.Corral, worker: Worker,
+) -> None:
+    @app.task(name="errs_when_told", max_attempts=3)
+    def errs_when_told(ctx: corral.Context) -> None:
+        while not ctx.cancelled:
+            time.sleep(0.01)
+        raise RuntimeError("cleanup went wrong")
+
+    handle = errs_when_told.enqueue()
+    wait_until(lambda: handle.refresh().status == S.RUNNING, message="the job to start")
+    handle.cancel()
+    job = handle.wait(timeout=10)
+    assert job.status == S.FAILED and job.attempt == 1
+    last = handle.events()[-1]
+    assert (last.from_status, last.to_status) == (S.CANCELLING, S.FAILED)
+    assert last.data["cancel_too_late"] is True

@@ -97,3 +97,17 @@ def test_reset_stuck_cancels_long_running_jobs_and_returns_their_ids(
     assert app.reset_stuck("1h") == []
     assert app.reset_stuck(0) == [old.id]
     assert old.wait(timeout=10).status == S.CANCELLED
+
+
+def test_a_job_cancelled_by_a_user_ends_cancelled_when_its_worker_shuts_down(
+    app: corral.Corral, tasks: SimpleNamespace, is_marked: Callable[[str, str], bool],
+) -> None:
+    from corral.worker.worker import Worker
+
+    worker = Worker(app, concurrency=1)
+    worker.start()
+    handle = tasks.shielded.enqueue(0.5)
+    wait_until(lambda: is_marked(handle.id, "started"), message="the job to start")
+    assert handle.cancel().status == S.CANCELLING
+    worker.stop(wait=False)
+    assert handle.refresh().status == S.CANCELLED

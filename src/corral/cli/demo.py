@@ -56,6 +56,7 @@ def demo(
                 if all(job.is_terminal for job in jobs):
                     break
                 time.sleep(0.1)
+        typer.echo()
         events = [e for e in victim.events() if e.kind == "cancelled"]
         if events:
             data = events[-1].data

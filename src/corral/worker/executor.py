@@ -121,9 +121,11 @@ def stopped_outcome(execution: Execution, trace: str | None = None) -> Outcome:
 
 
 def failure_outcome(execution: Execution, error: JobError, *, retryable: bool) -> Outcome:
-    """Retry while attempts remain and the error is ``retryable``, else fail."""
+    """Retry while attempts remain and the error is ``retryable``, else fail. A job with a
+    cancel pending is never retried: it failed, and the trail shows the cancel came late."""
     job, ctx = execution.job, execution.ctx
-    if job.attempts_left > 0 and retryable:
+    cancel_pending = ctx.cancelled and not execution.timed_out
+    if job.attempts_left > 0 and retryable and not cancel_pending:
         delay = retry.backoff_delay(job.attempt - job.attempt_offset)
         at = datetime.now(UTC) + timedelta(seconds=delay)
         logger.info("job %s failed (%s); retry %d/%d in %.1fs", job.id, error.type,

@@ -215,12 +215,12 @@ class Worker:
         with self._lock:
             execution = self.running.get(outcome.job_id)
         handed_back = execution is not None and execution.handing_back
-        if handed_back and outcome.kind == OutcomeKind.CANCELLED:
-            self.app.store.release_jobs(self.id, [outcome.job_id],
-                                        reason="worker shut down mid-job")
+        if handed_back and outcome.kind == OutcomeKind.CANCELLED and self.app.store.release_jobs(
+            self.id, [outcome.job_id], reason="worker shut down mid-job"
+        ):
             self._recorded(FinishResult(outcome.job_id, False, None))
             return
-        self.recorder.submit(outcome, self._recorded)
+        self.recorder.submit(outcome, self._recorded)  # includes a user's cancel at shutdown
 
     def _recorded(self, result: FinishResult) -> None:
         with self._idle:

@@ -58,7 +58,7 @@ FROM (SELECT value ->> 'id' AS id, value ->> 'worker_id' AS worker_id,
              value ->> 'phase' AS phase
       FROM json_each(:outcomes)) AS o
 WHERE jobs.id = o.id AND jobs.worker_id = o.worker_id AND jobs.attempt = o.attempt
-  AND jobs.status IN ('running', 'cancelling')
+  AND (jobs.status = 'running' OR (jobs.status = 'cancelling' AND o.status != 'scheduled'))
 RETURNING jobs.id, jobs.status;
 
 -- name: record_progress
@@ -226,7 +226,8 @@ WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('failed', 'cancel
 RETURNING id, status;
 
 -- name: release_jobs
--- running|cancelling -> queued for a worker shutting down; the attempt is not spent.
+-- running -> queued for a worker shutting down; the attempt is not spent. (A cancelling
+-- job is not handed back: the worker records it cancelled.)
 UPDATE jobs
 SET status = 'queued', attempt_offset = attempt_offset + 1, run_at = :now,
     worker_id = NULL, heartbeat_at = NULL, cancel_requested_at = NULL,

@@ -1,0 +1,52 @@
+# corral: everything from a fresh clone needs only python3 (3.11+).
+#
+#   make demo      a worker on SQLite running the ticker example, one job cancelled
+#   make test      the test suite (make test PYTEST_ARGS="-x -k cancel")
+#   make lint      ruff, then mypy (both run; either failing fails the target)
+#   make clean     remove the virtualenv and caches
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+# Stamps record what is installed; they are older than pyproject.toml when it changes,
+# so the next run reinstalls once and repeat runs do not.
+RUNTIME := $(VENV)/.stamp-runtime
+DEV := $(VENV)/.stamp-dev
+
+.PHONY: demo test lint ruff mypy clean
+
+demo: $(RUNTIME)
+	$(BIN)/corral demo
+
+test: $(DEV)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(DEV)
+	@status=0; \
+	$(BIN)/ruff check src tests || status=1; \
+	$(BIN)/mypy || status=1; \
+	exit $$status
+
+ruff: $(DEV)
+	$(BIN)/ruff check src tests
+
+mypy: $(DEV)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info corral-demo
+	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+# The dev install includes the runtime one, so it satisfies `make demo` too.
+$(DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(RUNTIME) $@
