@@ -107,16 +107,10 @@ class WorkerInfo:
     doorbell: str | None = None
 
 
-@dataclass(frozen=True)
-class WorkerRecord:
-    """A row of the worker registry."""
+@dataclass(frozen=True, kw_only=True)
+class WorkerRecord(WorkerInfo):
+    """A row of the worker registry: what the worker registered, and how it is doing."""
 
-    id: str
-    host: str
-    pid: int
-    queues: tuple[str, ...]
-    concurrency: int
-    version: str
     started_at: datetime
     last_seen: datetime
     state: str

@@ -478,6 +478,7 @@ class SQLiteStore:
                 queues=tuple(json.loads(row["queues"])), concurrency=row["concurrency"],
                 version=row["version"], started_at=_dt_required(row["started_at"]),
                 last_seen=_dt_required(row["last_seen"]), state=row["state"],
+                doorbell=row["doorbell"],
             )
             for row in self._read("list_workers", {})
         ]
