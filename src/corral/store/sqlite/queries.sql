@@ -20,6 +20,13 @@ UPDATE jobs SET status = 'queued'
 WHERE status = 'scheduled' AND run_at <= :now
 RETURNING id;
 
+-- name: has_due_work
+-- Is anything claimable or due? A read, so idle workers poll without the write lock.
+SELECT EXISTS (SELECT 1 FROM jobs
+               WHERE status = 'queued' AND queue IN (SELECT value FROM json_each(:queues))
+                 AND run_at <= :now)
+    OR EXISTS (SELECT 1 FROM jobs WHERE status = 'scheduled' AND run_at <= :now);
+
 -- name: claim_jobs
 -- queued -> running for up to :limit due jobs on the worker's queues, best first.
 UPDATE jobs

@@ -213,7 +213,10 @@ class SQLiteStore:
     def claim_jobs(self, worker_id: str, queues: Sequence[str], limit: int) -> list[Job]:
         if limit <= 0 or not queues:
             return []
-        params = {"worker_id": worker_id, "queues": json.dumps(list(queues)), "limit": limit}
+        params: dict[str, Any] = {"worker_id": worker_id, "queues": json.dumps(list(queues)),
+                                  "limit": limit, "now": time.time()}
+        if not self._read("has_due_work", params)[0][0]:
+            return []
         with self._write() as tx:
             params["now"] = tx.now
             promoted = tx.conn.execute(Q["promote_due"], {"now": tx.now}).fetchall()
