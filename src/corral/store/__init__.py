@@ -8,16 +8,19 @@ from corral.store.base import Store
 
 def open_store(url: str) -> Store:
     """A store for ``sqlite:///path`` (``sqlite:///:memory:`` is refused: workers share
-    the file) or, once that backend lands, ``postgresql://...``."""
+    the file) or ``postgresql://user@host/db?schema=name`` (schema default ``corral``)."""
     if url.startswith("sqlite:///"):
         from corral.store.sqlite.store import SQLiteStore
 
         return SQLiteStore(url)
     if url.startswith(("postgresql://", "postgres://")):
-        raise errors.StoreError(
-            "the PostgreSQL store is not available yet; use sqlite:///path/to/file.db",
-            url=url,
-        )
+        try:
+            from corral.store.postgres.store import PostgresStore
+        except ImportError as exc:
+            raise errors.StoreError(
+                "the PostgreSQL store needs psycopg: pip install 'corral[postgres]'", url=url
+            ) from exc
+        return PostgresStore(url)
     raise errors.StoreError(
         f"unsupported database URL {url!r}: expected sqlite:///path or postgresql://...",
         url=url,

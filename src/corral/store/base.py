@@ -135,6 +135,9 @@ class Liveness(Protocol):
     """A worker's liveness lock: held while the process lives, freed by the system when it
     dies (an OS file lock on SQLite, a session advisory lock on PostgreSQL)."""
 
+    def ensure(self) -> None:
+        """Hold the lock again if it was lost with its connection (called every heartbeat)."""
+
     def release(self) -> None:
         """Give the lock up (clean stop)."""
 

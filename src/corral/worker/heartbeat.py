@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from corral.status import JobStatus
 from corral.store import Store
+from corral.store.base import Liveness
 from corral.worker.loop import ServiceThread
 
 NOTIFICATION_RETENTION = timedelta(minutes=5)
@@ -31,8 +32,10 @@ class Heartbeat(ServiceThread):
         held: Callable[[float], set[str]],
         on_cancel: Callable[[str], None],
         on_lost: Callable[[str], None],
+        liveness: Liveness | None = None,
     ) -> None:
         super().__init__()
+        self._liveness = liveness
         self._store = store
         self._worker_id = worker_id
         self._interval = interval
@@ -48,6 +51,8 @@ class Heartbeat(ServiceThread):
 
     def beat(self) -> None:
         started = time.monotonic()
+        if self._liveness is not None:
+            self._liveness.ensure()
         believed = self._held(started)
         seen = self._store.heartbeat(self._worker_id)
         for job in seen:

@@ -94,7 +94,7 @@ class Worker:
                                batch_size=self.concurrency)
         self.heartbeat = Heartbeat(store, self.id, self.app.settings.heartbeat_interval,
                                    held=self._held_since, on_cancel=self._cancel,
-                                   on_lost=self._lost)
+                                   on_lost=self._lost, liveness=self._liveness)
         self.notifications = NotificationLoop(self._listener, self.id, self.queues,
                                               wake_claimer=self.claimer.wake.set,
                                               on_cancel=self._cancel)

@@ -29,6 +29,9 @@ class LivenessLock:
         self._fd: int | None = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
+    def ensure(self) -> None:
+        """A file lock cannot be lost while the process lives."""
+
     def release(self) -> None:
         if self._fd is None:
             return

@@ -23,9 +23,9 @@ from typing import Any
 
 from corral import errors
 from corral.job import JSON, Job, JobError, JobEvent, NewJob, Progress
-from corral.outcome import Outcome, OutcomeKind
+from corral.outcome import Outcome
 from corral.status import IN_FLIGHT, PENDING, JobStatus
-from corral.store import base, migrate
+from corral.store import base, migrate, trail
 from corral.store.sqlite import doorbell, liveness
 
 Q = migrate.load_queries("corral.store.sqlite")
@@ -34,18 +34,6 @@ MIN_SQLITE = (3, 38, 0)  # ->> operator; RETURNING and UPDATE ... FROM are older
 BUSY_TIMEOUT_MS = 5000
 LOCK_RETRY_DEADLINE = 120.0  # seconds of retrying a busy database before giving up
 DOORBELL_HORIZON = 60.0  # workers silent longer than this are not rung
-OUTCOME_STATUS = {
-    OutcomeKind.COMPLETED: JobStatus.COMPLETED,
-    OutcomeKind.FAILED: JobStatus.FAILED,
-    OutcomeKind.RETRY: JobStatus.SCHEDULED,
-    OutcomeKind.CANCELLED: JobStatus.CANCELLED,
-}
-OUTCOME_EVENT = {
-    OutcomeKind.COMPLETED: "completed",
-    OutcomeKind.FAILED: "failed",
-    OutcomeKind.RETRY: "retry_scheduled",
-    OutcomeKind.CANCELLED: "cancelled",
-}
 
 
 @dataclass
@@ -56,26 +44,12 @@ class _Transaction:
     now: float
     rings: list[tuple[list[str], str, str | None]] = field(default_factory=list)
 
-    def event(
-        self,
-        job_id: str,
-        kind: str,
-        *,
-        actor: str | None = None,
-        reason: str | None = None,
-        from_status: str | None = None,
-        to_status: str | None = None,
-        data: dict[str, JSON] | None = None,
-    ) -> dict[str, Any]:
-        return {
-            "job_id": job_id, "at": self.now, "kind": kind, "actor": actor, "reason": reason,
-            "from_status": from_status, "to_status": to_status,
-            "data": json.dumps(data) if data else None,
-        }
-
-    def add_events(self, events: list[dict[str, Any]]) -> None:
+    def add_events(self, events: list[trail.Event]) -> None:
         if events:
-            self.conn.executemany(Q["insert_event"], events)
+            self.conn.executemany(Q["insert_event"], [
+                {**e, "at": self.now, "data": json.dumps(e["data"]) if e["data"] else None}
+                for e in events
+            ])
 
 
 class SQLiteStore:
@@ -203,7 +177,7 @@ class SQLiteStore:
             rows = [_new_job_row(job, tx.now) for job in jobs]
             tx.conn.executemany(Q["insert_job"], rows)
             tx.add_events([
-                tx.event(row["id"], "enqueued", actor=actor, to_status=row["status"])
+                trail.event(row["id"], "enqueued", actor=actor, to_status=row["status"])
                 for row in rows
             ])
             self._ring_queues(tx, {row["queue"] for row in rows
@@ -222,9 +196,9 @@ class SQLiteStore:
             promoted = tx.conn.execute(Q["promote_due"], {"now": tx.now}).fetchall()
             rows = tx.conn.execute(Q["claim_jobs"], params).fetchall()
             tx.add_events(
-                [tx.event(row["id"], "due", actor="corral", from_status="scheduled",
+                [trail.event(row["id"], "due", actor="corral", from_status="scheduled",
                           to_status="queued") for row in promoted]
-                + [tx.event(row["id"], "claimed", actor=worker_id, from_status="queued",
+                + [trail.event(row["id"], "claimed", actor=worker_id, from_status="queued",
                             to_status="running", data={"attempt": row["attempt"]})
                    for row in rows]
             )
@@ -244,7 +218,8 @@ class SQLiteStore:
                 for row in tx.conn.execute(Q["finish_jobs"], {"outcomes": payload, "now": tx.now})
             }
             tx.add_events([
-                _outcome_event(tx, outcome, before[outcome.job_id], outcome.job_id in recorded)
+                trail.outcome_event(outcome, before[outcome.job_id], outcome.job_id in recorded,
+                                    before[outcome.job_id]["cancel_requested_at"])
                 for outcome in outcomes
                 if outcome.job_id in before
             ])
@@ -283,7 +258,7 @@ class SQLiteStore:
             marked = tx.conn.execute(Q[query], {"id": job_id, "worker_id": worker_id,
                                                 "attempt": attempt, "now": tx.now}).fetchone()
             if marked:
-                tx.add_events([tx.event(job_id, kind, actor=worker_id,
+                tx.add_events([trail.event(job_id, kind, actor=worker_id,
                                         data={"attempt": attempt})])
         return marked is not None
 
@@ -298,7 +273,7 @@ class SQLiteStore:
             return
         with self._write() as tx:
             tx.add_events([
-                tx.event(e.job_id, e.kind, actor=e.actor, reason=e.reason, data=e.data)
+                trail.event(e.job_id, e.kind, actor=e.actor, reason=e.reason, data=e.data)
                 for e in events
             ])
 
@@ -335,10 +310,8 @@ class SQLiteStore:
             for row in rows
         }
         tx.add_events([
-            tx.event(c.job_id, "cancelled" if c.to_status == JobStatus.CANCELLED
-                     else "cancel_requested", actor=actor, reason=reason,
-                     from_status=c.from_status, to_status=c.to_status,
-                     data={"force": True} if force else None)
+            trail.cancel_event(c.job_id, c.from_status, c.to_status, actor=actor, reason=reason,
+                               force=force)
             for c in changes.values()
         ])
         self._notify_holders(tx, [c for c in changes.values() if c.from_status in IN_FLIGHT],
@@ -361,7 +334,7 @@ class SQLiteStore:
             restarted = {row["id"] for row in tx.conn.execute(Q["restart_jobs"],
                                                               {"ids": id_list, "now": tx.now})}
             tx.add_events([
-                tx.event(job_id, "restarted", actor=actor, reason=reason,
+                trail.event(job_id, "restarted", actor=actor, reason=reason,
                          from_status=before[job_id]["status"], to_status="queued")
                 for job_id in restarted
             ])
@@ -382,7 +355,7 @@ class SQLiteStore:
                 "worker_id": worker_id, "ids": json.dumps(list(ids)), "now": tx.now,
             }).fetchall()
             tx.add_events([
-                tx.event(row["id"], "released", actor=worker_id, reason=reason,
+                trail.event(row["id"], "released", actor=worker_id, reason=reason,
                          from_status="running", to_status="queued",
                          data={"attempt": row["attempt"], "attempt_counted": False})
                 for row in rows
@@ -530,7 +503,7 @@ class SQLiteStore:
             })}
             failed = [row for row in candidates if row["id"] in failed_ids]
             tx.add_events([
-                tx.event(row["id"], "failed", actor=actor, reason=reason or "reset_stuck",
+                trail.event(row["id"], "failed", actor=actor, reason=reason or "reset_stuck",
                          from_status=row["status"], to_status="failed",
                          data={"attempt": row["attempt"], "worker_id": row["worker_id"],
                                "error_type": "WorkerLost"})
@@ -550,27 +523,11 @@ class SQLiteStore:
         self, tx: _Transaction, actor: str
     ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """Move every job held by a non-running worker, with one trail row each."""
-        lost = json.dumps({"type": "WorkerLost", "message": "the worker running this job died",
-                           "traceback": None})
+        lost = json.dumps(trail.WORKER_LOST)
         requeued = tx.conn.execute(Q["requeue_orphans"], {"now": tx.now}).fetchall()
         failed = tx.conn.execute(Q["fail_orphans"], {"now": tx.now, "error": lost}).fetchall()
         cancelled = tx.conn.execute(Q["cancel_orphans"], {"now": tx.now}).fetchall()
-        tx.add_events(
-            [tx.event(r["id"], "worker_lost", actor=actor, reason="WorkerLost",
-                      from_status="running", to_status="queued",
-                      data={"attempt": r["attempt"], "worker_id": r["worker_id"]})
-             for r in requeued]
-            + [tx.event(r["id"], "failed", actor=actor, reason="WorkerLost",
-                        from_status="running", to_status="failed",
-                        data={"attempt": r["attempt"], "worker_id": r["worker_id"],
-                              "error_type": "WorkerLost"})
-               for r in failed]
-            + [tx.event(r["id"], "cancelled", actor=actor, reason="worker lost while cancelling",
-                        from_status="cancelling", to_status="cancelled",
-                        data={"attempt": r["attempt"], "worker_id": r["worker_id"],
-                              "was_in_phase": r["phase"]})
-               for r in cancelled]
-        )
+        tx.add_events(trail.recovery_events(actor, requeued, failed, cancelled))
         self._ring_queues(tx, {row["queue"] for row in requeued})
         return (tuple(r["id"] for r in requeued), tuple(r["id"] for r in failed),
                 tuple(r["id"] for r in cancelled))
@@ -671,39 +628,9 @@ def _outcome_json(outcome: Outcome) -> dict[str, Any]:
     error = outcome.error
     return {
         "id": outcome.job_id, "worker_id": outcome.worker_id, "attempt": outcome.attempt,
-        "status": OUTCOME_STATUS[outcome.kind], "has_result": outcome.has_result,
+        "status": trail.OUTCOME_STATUS[outcome.kind], "has_result": outcome.has_result,
         "result": json.dumps(outcome.result) if outcome.has_result else None,
         "error": json.dumps({"type": error.type, "message": error.message,
                              "traceback": error.traceback}) if error else None,
         "run_at": _ts(outcome.retry_at), "phase": outcome.phase,
     }
-
-
-def _outcome_event(
-    tx: _Transaction, outcome: Outcome, before: sqlite3.Row, recorded: bool
-) -> dict[str, Any]:
-    """The trail row for one outcome: the transition, or a note that it was refused."""
-    data: dict[str, JSON] = {"attempt": outcome.attempt}
-    if outcome.error:
-        data["error_type"] = outcome.error.type
-        data["message"] = outcome.error.message
-    if not recorded:
-        data.update(worker_id=outcome.worker_id, outcome=outcome.kind.value,
-                    status=before["status"])
-        return tx.event(outcome.job_id, "outcome_refused", actor=outcome.worker_id,
-                        reason="the worker no longer holds this job", data=data)
-    from_status = before["status"]
-    reason = outcome.reason or (outcome.error.type if outcome.error else None)
-    if outcome.kind == OutcomeKind.CANCELLED:
-        reason = outcome.reason or before["cancel_reason"]
-        data["was_in_phase"] = outcome.phase
-        if before["cancel_requested_at"] is not None:
-            latency = outcome.ended_at - before["cancel_requested_at"]
-            data["latency_ms"] = round(max(latency, 0.0) * 1000, 3)
-    elif from_status == JobStatus.CANCELLING:
-        data["cancel_too_late"] = True
-    if outcome.retry_at is not None:
-        data["run_at"] = outcome.retry_at.isoformat()
-    return tx.event(outcome.job_id, OUTCOME_EVENT[outcome.kind], actor=outcome.worker_id,
-                    reason=reason,
-                    from_status=from_status, to_status=OUTCOME_STATUS[outcome.kind], data=data)

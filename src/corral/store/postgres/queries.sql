@@ -1,0 +1,262 @@
+-- Named queries of the PostgreSQL store: the same names as the SQLite store's where the
+-- operation is the same. Every status change is guarded by the statuses it may leave;
+-- rows read before a transition are locked (FOR UPDATE) so the "from" status in the trail
+-- is the one really left. Times come from the server (now()), so hosts agree.
+
+-- name: insert_jobs
+-- Insert every job of a JSON array in one statement; status from run_at.
+INSERT INTO jobs (id, task, args, kwargs, queue, priority, status, max_attempts, run_at,
+                  created_at, timeout, batch_id, limit_key, unique_key, meta)
+SELECT j.id, j.task, j.args, j.kwargs, j.queue, j.priority,
+       CASE WHEN COALESCE(to_timestamp(j.run_at), now()) > now() THEN 'scheduled'
+            ELSE 'queued' END,
+       j.max_attempts, COALESCE(to_timestamp(j.run_at), now()), now(), j.timeout,
+       j.batch_id, j.limit_key, j.unique_key, j.meta
+FROM jsonb_to_recordset(%(jobs)s::jsonb) AS j(
+    id text, task text, args jsonb, kwargs jsonb, queue text, priority integer,
+    max_attempts integer, run_at double precision, timeout double precision,
+    batch_id text, limit_key text, unique_key text, meta jsonb)
+RETURNING id, status, queue, run_at, created_at;
+
+-- name: insert_events
+-- Append trail rows from a JSON array (one statement for any number).
+INSERT INTO job_events (job_id, at, kind, actor, reason, from_status, to_status, data)
+SELECT e.job_id, now(), e.kind, e.actor, e.reason, e.from_status, e.to_status, e.data
+FROM jsonb_to_recordset(%(events)s::jsonb) AS e(
+    job_id text, kind text, actor text, reason text, from_status text, to_status text,
+    data jsonb);
+
+-- name: notify
+-- Wake listeners (delivered when the transaction commits).
+SELECT pg_notify(%(channel)s, %(payload)s);
+
+-- name: promote_due
+-- scheduled -> queued for jobs whose run_at has come.
+UPDATE jobs SET status = 'queued'
+WHERE id IN (SELECT id FROM jobs WHERE status = 'scheduled' AND run_at <= now()
+             FOR UPDATE SKIP LOCKED)
+  AND status = 'scheduled'
+RETURNING id, queue;
+
+-- name: claim_jobs
+-- queued -> running for up to %(limit)s due jobs on the worker's queues, best first.
+UPDATE jobs
+SET status = 'running', worker_id = %(worker_id)s, attempt = attempt + 1,
+    started_at = now(), heartbeat_at = now(), finished_at = NULL, stalled_at = NULL,
+    unresponsive_at = NULL, phase = NULL, progress_current = 0, progress_total = NULL,
+    progress_message = NULL
+WHERE id IN (SELECT id FROM jobs
+             WHERE status = 'queued' AND queue = ANY(%(queues)s) AND run_at <= now()
+             ORDER BY priority DESC, run_at, id
+             LIMIT %(limit)s
+             FOR UPDATE SKIP LOCKED)
+RETURNING *;
+
+-- name: statuses_of
+-- Current status and holder of the jobs in a list of ids, locked for the transition.
+SELECT id, status, worker_id, attempt, cancel_requested_at, cancel_reason FROM jobs
+WHERE id = ANY(%(ids)s)
+ORDER BY id
+FOR UPDATE;
+
+-- name: finish_jobs
+-- running|cancelling -> the outcome's status, fenced by worker_id + attempt (a cancelling
+-- job is never rescheduled).
+UPDATE jobs
+SET status = o.status,
+    result = CASE WHEN o.has_result THEN o.result ELSE jobs.result END,
+    error = COALESCE(o.error, jobs.error),
+    run_at = COALESCE(to_timestamp(o.run_at), jobs.run_at),
+    phase = COALESCE(o.phase, jobs.phase),
+    finished_at = CASE WHEN o.status = 'scheduled' THEN NULL ELSE now() END,
+    worker_id = CASE WHEN o.status = 'scheduled' THEN NULL ELSE jobs.worker_id END
+FROM jsonb_to_recordset(%(outcomes)s::jsonb) AS o(
+    id text, worker_id text, attempt integer, status text, has_result boolean,
+    result jsonb, error jsonb, run_at double precision, phase text)
+WHERE jobs.id = o.id AND jobs.worker_id = o.worker_id AND jobs.attempt = o.attempt
+  AND (jobs.status = 'running' OR (jobs.status = 'cancelling' AND o.status != 'scheduled'))
+RETURNING jobs.id, jobs.status;
+
+-- name: record_progress
+-- Latest progress and phase of held jobs; no trail row (progress is not a transition).
+UPDATE jobs
+SET phase = p.phase, progress_current = p.current, progress_total = p.total,
+    progress_message = p.message, stalled_at = NULL
+FROM jsonb_to_recordset(%(updates)s::jsonb) AS p(
+    id text, worker_id text, attempt integer, phase text, current double precision,
+    total double precision, message text)
+WHERE jobs.id = p.id AND jobs.worker_id = p.worker_id AND jobs.attempt = p.attempt
+  AND jobs.status IN ('running', 'cancelling')
+RETURNING jobs.id;
+
+-- name: save_result
+-- Partial result of a held job (ctx.save), fenced.
+UPDATE jobs SET result = %(result)s::jsonb
+WHERE id = %(id)s AND worker_id = %(worker_id)s AND attempt = %(attempt)s
+  AND status IN ('running', 'cancelling')
+RETURNING id;
+
+-- name: mark_stalled
+-- A held job whose progress has not moved for its stall_after.
+UPDATE jobs SET stalled_at = now()
+WHERE id = %(id)s AND worker_id = %(worker_id)s AND attempt = %(attempt)s
+  AND status IN ('running', 'cancelling') AND stalled_at IS NULL
+RETURNING id;
+
+-- name: mark_unresponsive
+-- A held job that has not stopped within cancel_grace of its cancel.
+UPDATE jobs SET unresponsive_at = now()
+WHERE id = %(id)s AND worker_id = %(worker_id)s AND attempt = %(attempt)s
+  AND status IN ('running', 'cancelling') AND unresponsive_at IS NULL
+RETURNING id;
+
+-- name: cancel_jobs
+-- scheduled|queued -> cancelled; running -> cancelling, or -> cancelled when forced
+-- (forced also ends cancelling). %(statuses)s lists what may be left.
+UPDATE jobs
+SET status = CASE WHEN status IN ('scheduled', 'queued') OR %(force)s THEN 'cancelled'
+                  ELSE 'cancelling' END,
+    finished_at = CASE WHEN status IN ('scheduled', 'queued') OR %(force)s THEN now()
+                       ELSE finished_at END,
+    cancel_requested_at = COALESCE(cancel_requested_at, now()),
+    cancel_reason = COALESCE(%(reason)s, cancel_reason),
+    cancelled_by = COALESCE(%(actor)s, cancelled_by)
+WHERE id = ANY(%(ids)s) AND status = ANY(%(statuses)s)
+RETURNING id, status, worker_id;
+
+-- name: restart_jobs
+-- failed|cancelled -> queued under the same id, with a fresh attempt budget.
+UPDATE jobs
+SET status = 'queued', attempt_offset = attempt, run_at = now(), finished_at = NULL,
+    started_at = NULL, heartbeat_at = NULL, worker_id = NULL, error = NULL, result = NULL,
+    phase = NULL, progress_current = 0, progress_total = NULL, progress_message = NULL,
+    cancel_requested_at = NULL, cancel_reason = NULL, cancelled_by = NULL
+WHERE id = ANY(%(ids)s) AND status IN ('failed', 'cancelled')
+RETURNING id, status, queue;
+
+-- name: release_jobs
+-- running -> queued for a worker shutting down; the attempt is not spent. (A cancelling
+-- job is not handed back: the worker records it cancelled.)
+UPDATE jobs
+SET status = 'queued', attempt_offset = attempt_offset + 1, run_at = now(),
+    worker_id = NULL, heartbeat_at = NULL, cancel_requested_at = NULL,
+    cancel_reason = NULL, cancelled_by = NULL
+WHERE worker_id = %(worker_id)s AND id = ANY(%(ids)s) AND status = 'running'
+RETURNING id, queue, attempt;
+
+-- name: get_job
+-- One job by id.
+SELECT * FROM jobs WHERE id = %(id)s;
+
+-- name: list_jobs
+-- Jobs matching optional filters (NULL = any), newest first.
+SELECT * FROM jobs
+WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
+  AND (%(ids)s::text[] IS NULL OR id = ANY(%(ids)s::text[]))
+  AND (%(queue)s::text IS NULL OR queue = %(queue)s::text)
+  AND (%(task)s::text IS NULL OR task = %(task)s::text)
+  AND (%(batch_id)s::text IS NULL OR batch_id = %(batch_id)s::text)
+ORDER BY id DESC
+LIMIT %(limit)s;
+
+-- name: job_events
+-- The audit trail of one job, oldest first.
+SELECT * FROM job_events WHERE job_id = %(job_id)s ORDER BY id;
+
+-- name: register_worker
+-- A worker starts (or restarts under the same id).
+INSERT INTO workers (id, host, pid, queues, concurrency, version, started_at, last_seen,
+                     state, doorbell, lock_key)
+VALUES (%(id)s, %(host)s, %(pid)s, %(queues)s, %(concurrency)s, %(version)s, now(), now(),
+        'running', %(doorbell)s, %(lock_key)s)
+ON CONFLICT (id) DO UPDATE
+SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
+    concurrency = excluded.concurrency, version = excluded.version,
+    started_at = excluded.started_at, last_seen = excluded.last_seen,
+    state = 'running', doorbell = excluded.doorbell, lock_key = excluded.lock_key;
+
+-- name: heartbeat
+-- One statement: the worker is alive (again, if given up for dead), and every job it
+-- holds is refreshed and returned.
+WITH touched AS (
+    UPDATE workers SET last_seen = now(), state = 'running'
+    WHERE id = %(worker_id)s AND state IN ('running', 'dead')
+    RETURNING id
+)
+UPDATE jobs SET heartbeat_at = now()
+WHERE worker_id = %(worker_id)s AND status IN ('running', 'cancelling')
+RETURNING id, status, attempt;
+
+-- name: deregister_worker
+-- The worker stopped cleanly.
+UPDATE workers SET state = 'stopped', last_seen = now(), doorbell = NULL
+WHERE id = %(worker_id)s;
+
+-- name: list_workers
+-- The worker registry, newest first.
+SELECT * FROM workers ORDER BY started_at DESC;
+
+-- name: dead_workers
+-- Running workers that are dead: silent past the lease, or their session advisory lock
+-- free (taken here for this transaction only, so a dead key is tested, never kept).
+SELECT id FROM workers
+WHERE state = 'running'
+  AND (last_seen < now() - make_interval(secs => %(lease)s)
+       OR pg_try_advisory_xact_lock(lock_key));
+
+-- name: mark_workers_dead
+-- running -> dead for workers found dead; of racing reapers one wins per worker.
+UPDATE workers SET state = 'dead'
+WHERE id = ANY(%(ids)s) AND state = 'running'
+RETURNING id;
+
+-- name: has_orphans
+-- Is any job held by a worker that is not running? (cheap check before writing)
+SELECT 1 FROM jobs
+WHERE status IN ('running', 'cancelling')
+  AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
+LIMIT 1;
+
+-- name: requeue_orphans
+-- running -> queued for jobs of dead or stopped workers with attempts left.
+UPDATE jobs SET status = 'queued', worker_id = NULL, run_at = now(), heartbeat_at = NULL
+WHERE status = 'running' AND attempt - attempt_offset < max_attempts
+  AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
+RETURNING id, queue, worker_id, attempt;
+
+-- name: fail_orphans
+-- running -> failed (WorkerLost) for jobs of dead or stopped workers on their last attempt.
+UPDATE jobs SET status = 'failed', finished_at = now(), error = %(error)s::jsonb
+WHERE status = 'running' AND attempt - attempt_offset >= max_attempts
+  AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
+RETURNING id, worker_id, attempt;
+
+-- name: cancel_orphans
+-- cancelling -> cancelled for jobs whose worker died while stopping them.
+UPDATE jobs SET status = 'cancelled', finished_at = now()
+WHERE status = 'cancelling'
+  AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
+RETURNING id, worker_id, attempt, phase;
+
+-- name: prune_workers
+-- Forget workers dead or stopped for a while (their jobs were recovered long ago).
+DELETE FROM workers
+WHERE state != 'running' AND last_seen < now() - make_interval(secs => %(after)s);
+
+-- name: stuck_of_dead_workers
+-- Held jobs started before the cutoff whose worker is not running.
+SELECT id, status, worker_id, attempt FROM jobs
+WHERE status IN ('running', 'cancelling') AND started_at < %(cutoff)s
+  AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
+ORDER BY id
+FOR UPDATE;
+
+-- name: fail_lost_jobs
+-- running|cancelling -> failed (WorkerLost) for the jobs in a list of ids.
+UPDATE jobs SET status = 'failed', finished_at = now(), error = %(error)s::jsonb
+WHERE id = ANY(%(ids)s) AND status IN ('running', 'cancelling')
+RETURNING id;
+
+-- name: running_started_before
+-- Running jobs started before the cutoff (reset_stuck cancels those on live workers).
+SELECT id FROM jobs WHERE status = 'running' AND started_at < %(cutoff)s;

@@ -1,0 +1,500 @@
+"""PostgreSQL store: psycopg 3 with a connection pool, ``FOR UPDATE SKIP LOCKED`` claims,
+``LISTEN/NOTIFY`` wake-ups and session advisory locks for liveness.
+
+Same contract as the SQLite store (see ``corral.store.base``). Each write is one
+transaction on a pooled connection; a connection lost mid-call (server restart,
+``pg_terminate_backend``) is replaced and the call retried, since every transition is
+guarded and so safe to try again.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar, cast
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from corral import errors
+from corral.job import JSON, Job, JobError, JobEvent, NewJob, Progress
+from corral.outcome import Outcome
+from corral.status import IN_FLIGHT, PENDING, JobStatus
+from corral.store import base, migrate, trail
+from corral.store.postgres import connection, listener
+
+Q = migrate.load_queries("corral.store.postgres")
+MIGRATIONS = migrate.load_migrations("corral.store.postgres")
+RETRIES = 8
+IDS_PER_NOTIFY = 100  # NOTIFY payloads must stay under 8000 bytes
+MIGRATION_LOCK = 0x636F7272616C  # "corral": serializes concurrent migrations
+logger = logging.getLogger("corral.store")
+P = ParamSpec("P")
+R = TypeVar("R")
+Conn = psycopg.Connection[dict[str, Any]]
+
+
+def reconnecting(method: Callable[P, R]) -> Callable[P, R]:
+    """Retry a store call whose connection broke; the pool hands out a fresh one."""
+
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        delay = 0.05
+        for attempt in range(RETRIES):
+            try:
+                return method(*args, **kwargs)
+            except (psycopg.OperationalError, PoolTimeout) as exc:
+                if attempt == RETRIES - 1:
+                    raise errors.StoreError(f"PostgreSQL unreachable: {exc}") from exc
+                logger.warning("PostgreSQL call failed (%s); retrying in %.2fs", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")
+
+    return call
+
+
+class PostgresStore:
+    """The PostgreSQL store; ``postgresql://user@host/db?schema=name``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.target = connection.parse(url)
+        self._pool = ConnectionPool(
+            self.target.conninfo, min_size=1, max_size=32, open=False,
+            kwargs={"autocommit": True, "row_factory": dict_row,
+                    "options": f"{self.target.options} -c timezone=UTC"},
+            check=ConnectionPool.check_connection, name=f"corral-{self.target.schema}",
+        )
+        try:
+            self._pool.open(wait=True, timeout=10)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise errors.StoreError(f"cannot connect to PostgreSQL at {url}", url=url) from exc
+        self._next_worker_prune = 0.0  # reap() only
+
+    @contextmanager
+    def _write(self) -> Iterator[Conn]:
+        with self._pool.connection() as conn, conn.transaction():
+            yield cast(Conn, conn)  # the pool's connections use dict_row
+
+    def _read(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        with self._pool.connection() as conn:
+            return cast(Conn, conn).execute(Q[name], params).fetchall()
+
+    def _events(self, conn: Conn, events: list[trail.Event]) -> None:
+        if events:
+            conn.execute(Q["insert_events"], {"events": json.dumps(events)})
+
+    def _notify(self, conn: Conn, payload: dict[str, JSON]) -> None:
+        conn.execute(Q["notify"], {"channel": self.target.channel,
+                                   "payload": json.dumps(payload)})
+
+    def _notify_queues(self, conn: Conn, queues: set[str]) -> None:
+        for queue in sorted(queues):
+            self._notify(conn, {"c": "jobs", "q": queue})
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # -- schema -------------------------------------------------------------------------
+
+    @reconnecting
+    def migrate(self) -> int:
+        with self._write() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            conn.execute(psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                psycopg.sql.Identifier(self.target.schema)))
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer "
+                         "PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)")
+            applied = {row["version"] for row in
+                       conn.execute("SELECT version FROM schema_migrations").fetchall()}
+            for migration in MIGRATIONS:
+                if migration.version not in applied:
+                    conn.execute(migration.sql.encode())
+                    conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, now())",
+                                 (migration.version, migration.name))
+        return MIGRATIONS[-1].version
+
+    # -- jobs -------------------------------------------------------------------------
+
+    @reconnecting
+    def enqueue_jobs(self, jobs: Sequence[NewJob], *, actor: str | None = None) -> list[Job]:
+        if not jobs:
+            return []
+        payload = json.dumps([_new_job_json(job) for job in jobs])
+        with self._write() as conn:
+            rows = {row["id"]: row for row in conn.execute(Q["insert_jobs"], {"jobs": payload})}
+            self._events(conn, [trail.event(job_id, "enqueued", actor=actor,
+                                            to_status=row["status"])
+                                for job_id, row in rows.items()])
+            self._notify_queues(conn, {row["queue"] for row in rows.values()
+                                       if row["status"] == JobStatus.QUEUED})
+        return [_job_from_new(job, rows[job.id]) for job in jobs]
+
+    @reconnecting
+    def claim_jobs(self, worker_id: str, queues: Sequence[str], limit: int) -> list[Job]:
+        if limit <= 0 or not queues:
+            return []
+        with self._write() as conn:
+            promoted = conn.execute(Q["promote_due"]).fetchall()
+            rows = conn.execute(Q["claim_jobs"], {"worker_id": worker_id,
+                                                  "queues": list(queues),
+                                                  "limit": limit}).fetchall()
+            self._events(conn,
+                         [trail.event(r["id"], "due", actor="corral", from_status="scheduled",
+                                      to_status="queued") for r in promoted]
+                         + [trail.event(r["id"], "claimed", actor=worker_id,
+                                        from_status="queued", to_status="running",
+                                        data={"attempt": r["attempt"]}) for r in rows])
+            if promoted:  # other workers may take what this one did not
+                self._notify_queues(conn, {r["queue"] for r in promoted})
+        jobs = [_job(row) for row in rows]
+        jobs.sort(key=lambda job: (-job.priority, job.run_at or datetime.min, job.id))
+        return jobs
+
+    @reconnecting
+    def finish_jobs(self, outcomes: Sequence[Outcome]) -> list[base.FinishResult]:
+        if not outcomes:
+            return []
+        payload = json.dumps([_outcome_json(outcome) for outcome in outcomes])
+        with self._write() as conn:
+            before = self._lock_rows(conn, [outcome.job_id for outcome in outcomes])
+            recorded = {row["id"]: JobStatus(row["status"]) for row in
+                        conn.execute(Q["finish_jobs"], {"outcomes": payload})}
+            self._events(conn, [
+                trail.outcome_event(o, before[o.job_id], o.job_id in recorded,
+                                    _epoch(before[o.job_id]["cancel_requested_at"]))
+                for o in outcomes if o.job_id in before
+            ])
+        return [
+            base.FinishResult(
+                o.job_id, o.job_id in recorded,
+                recorded.get(o.job_id)
+                or (JobStatus(before[o.job_id]["status"]) if o.job_id in before else None),
+            )
+            for o in outcomes
+        ]
+
+    def _lock_rows(self, conn: Conn, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        rows = conn.execute(Q["statuses_of"], {"ids": list(dict.fromkeys(ids))}).fetchall()
+        return {row["id"]: row for row in rows}
+
+    @reconnecting
+    def record_progress(self, updates: Sequence[base.ProgressUpdate]) -> list[str]:
+        if not updates:
+            return []
+        payload = json.dumps([
+            {"id": u.job_id, "worker_id": u.worker_id, "attempt": u.attempt, "phase": u.phase,
+             "current": u.current, "total": u.total, "message": u.message}
+            for u in updates
+        ])
+        applied = {row["id"] for row in self._read("record_progress", {"updates": payload})}
+        return [u.job_id for u in updates if u.job_id not in applied]
+
+    @reconnecting
+    def save_result(self, job_id: str, worker_id: str, attempt: int, result: JSON) -> bool:
+        return bool(self._read("save_result", {"id": job_id, "worker_id": worker_id,
+                                               "attempt": attempt,
+                                               "result": json.dumps(result)}))
+
+    def mark_stalled(self, job_id: str, worker_id: str, attempt: int) -> bool:
+        return self._mark("mark_stalled", "stalled", job_id, worker_id, attempt)
+
+    def mark_unresponsive(self, job_id: str, worker_id: str, attempt: int) -> bool:
+        return self._mark("mark_unresponsive", "unresponsive", job_id, worker_id, attempt)
+
+    @reconnecting
+    def _mark(self, query: str, kind: str, job_id: str, worker_id: str, attempt: int) -> bool:
+        with self._write() as conn:
+            marked = conn.execute(Q[query], {"id": job_id, "worker_id": worker_id,
+                                             "attempt": attempt}).fetchone()
+            if marked:
+                self._events(conn, [trail.event(job_id, kind, actor=worker_id,
+                                                data={"attempt": attempt})])
+        return marked is not None
+
+    @reconnecting
+    def add_events(self, events: Sequence[base.NewEvent]) -> None:
+        if events:
+            with self._write() as conn:
+                self._events(conn, [trail.event(e.job_id, e.kind, actor=e.actor,
+                                                reason=e.reason, data=e.data)
+                                    for e in events])
+
+    @reconnecting
+    def cancel_jobs(self, ids: Sequence[str], *, actor: str | None, reason: str | None,
+                    force: bool = False) -> list[base.StatusChange]:
+        if not ids:
+            return []
+        with self._write() as conn:
+            return self._cancel(conn, ids, actor=actor, reason=reason, force=force)
+
+    def _cancel(self, conn: Conn, ids: Sequence[str], *, actor: str | None,
+                reason: str | None, force: bool) -> list[base.StatusChange]:
+        leavable = [*PENDING, JobStatus.RUNNING] + ([JobStatus.CANCELLING] if force else [])
+        before = self._lock_rows(conn, ids)
+        rows = conn.execute(Q["cancel_jobs"], {
+            "ids": list(before), "statuses": [str(s) for s in leavable], "force": force,
+            "reason": reason, "actor": actor,
+        }).fetchall()
+        changes = {
+            row["id"]: base.StatusChange(row["id"], JobStatus(before[row["id"]]["status"]),
+                                         JobStatus(row["status"]), row["worker_id"])
+            for row in rows
+        }
+        self._events(conn, [trail.cancel_event(c.job_id, c.from_status, c.to_status,
+                                               actor=actor, reason=reason, force=force)
+                            for c in changes.values()])
+        by_worker: dict[str, list[str]] = defaultdict(list)
+        for change in changes.values():
+            if change.from_status in IN_FLIGHT and change.worker_id:
+                by_worker[change.worker_id].append(change.job_id)
+        for worker_id, job_ids in by_worker.items():
+            for start in range(0, len(job_ids), IDS_PER_NOTIFY):
+                self._notify(conn, {"c": "cancel", "w": worker_id, "f": force,
+                                    "ids": job_ids[start:start + IDS_PER_NOTIFY]})
+        return [
+            changes.get(job_id)
+            or base.StatusChange(job_id, JobStatus(row["status"]), JobStatus(row["status"]),
+                                 row["worker_id"])
+            for job_id, row in before.items()
+        ]
+
+    @reconnecting
+    def restart_jobs(self, ids: Sequence[str], *, actor: str | None,
+                     reason: str | None) -> list[base.StatusChange]:
+        if not ids:
+            return []
+        with self._write() as conn:
+            before = self._lock_rows(conn, ids)
+            rows = conn.execute(Q["restart_jobs"], {"ids": list(before)}).fetchall()
+            restarted = {row["id"] for row in rows}
+            self._events(conn, [trail.event(job_id, "restarted", actor=actor, reason=reason,
+                                            from_status=before[job_id]["status"],
+                                            to_status="queued")
+                                for job_id in restarted])
+            self._notify_queues(conn, {row["queue"] for row in rows})
+        return [
+            base.StatusChange(job_id, JobStatus(row["status"]),
+                              JobStatus.QUEUED if job_id in restarted
+                              else JobStatus(row["status"]))
+            for job_id, row in before.items()
+        ]
+
+    @reconnecting
+    def release_jobs(self, worker_id: str, ids: Sequence[str], *, reason: str) -> list[str]:
+        if not ids:
+            return []
+        with self._write() as conn:
+            rows = conn.execute(Q["release_jobs"], {"worker_id": worker_id,
+                                                    "ids": list(ids)}).fetchall()
+            self._events(conn, [trail.event(row["id"], "released", actor=worker_id,
+                                            reason=reason, from_status="running",
+                                            to_status="queued",
+                                            data={"attempt": row["attempt"],
+                                                  "attempt_counted": False})
+                                for row in rows])
+            self._notify_queues(conn, {row["queue"] for row in rows})
+        return [row["id"] for row in rows]
+
+    @reconnecting
+    def reset_stuck(self, started_before: datetime, *, lease: float, actor: str,
+                    reason: str | None) -> list[base.StatusChange]:
+        with self._write() as conn:
+            dead = [row["id"] for row in conn.execute(Q["dead_workers"], {"lease": lease})]
+            conn.execute(Q["mark_workers_dead"], {"ids": dead})
+            candidates = conn.execute(Q["stuck_of_dead_workers"],
+                                      {"cutoff": started_before}).fetchall()
+            failed_ids = {row["id"] for row in conn.execute(Q["fail_lost_jobs"], {
+                "ids": [row["id"] for row in candidates],
+                "error": json.dumps({**trail.WORKER_LOST,
+                                     "message": "reset as stuck: its worker is dead"}),
+            })}
+            failed = [row for row in candidates if row["id"] in failed_ids]
+            self._events(conn, [
+                trail.event(row["id"], "failed", actor=actor, reason=reason or "reset_stuck",
+                            from_status=row["status"], to_status="failed",
+                            data={"attempt": row["attempt"], "worker_id": row["worker_id"],
+                                  "error_type": "WorkerLost"})
+                for row in failed
+            ])
+            live = [row["id"] for row in conn.execute(Q["running_started_before"],
+                                                      {"cutoff": started_before})]
+            cancelled = self._cancel(conn, live, actor=actor, reason=reason or "reset_stuck",
+                                     force=False) if live else []
+        return [
+            base.StatusChange(row["id"], JobStatus(row["status"]), JobStatus.FAILED,
+                              row["worker_id"])
+            for row in failed
+        ] + [change for change in cancelled if change.changed]
+
+    @reconnecting
+    def get_job(self, job_id: str) -> Job | None:
+        rows = self._read("get_job", {"id": job_id})
+        return _job(rows[0]) if rows else None
+
+    @reconnecting
+    def list_jobs(self, where: base.JobFilter, *, limit: int = 100) -> list[Job]:
+        rows = self._read("list_jobs", {
+            "statuses": [str(s) for s in where.statuses] if where.statuses else None,
+            "ids": list(where.ids) if where.ids is not None else None,
+            "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
+            "limit": limit,
+        })
+        return [_job(row) for row in rows]
+
+    @reconnecting
+    def job_events(self, job_id: str) -> list[JobEvent]:
+        return [
+            JobEvent(
+                id=row["id"], job_id=row["job_id"], at=row["at"].astimezone(UTC),
+                kind=row["kind"], actor=row["actor"], reason=row["reason"],
+                from_status=JobStatus(row["from_status"]) if row["from_status"] else None,
+                to_status=JobStatus(row["to_status"]) if row["to_status"] else None,
+                data=row["data"] or {},
+            )
+            for row in self._read("job_events", {"job_id": job_id})
+        ]
+
+    # -- workers and notifications -----------------------------------------------------
+
+    @reconnecting
+    def register_worker(self, worker: base.WorkerInfo) -> None:
+        with self._write() as conn:
+            conn.execute(Q["register_worker"], {
+                "id": worker.id, "host": worker.host, "pid": worker.pid,
+                "queues": list(worker.queues), "concurrency": worker.concurrency,
+                "version": worker.version, "doorbell": worker.doorbell,
+                "lock_key": self.target.lock_key(worker.id),
+            })
+
+    @reconnecting
+    def heartbeat(self, worker_id: str) -> list[base.HeldJob]:
+        rows = self._read("heartbeat", {"worker_id": worker_id})
+        return [base.HeldJob(row["id"], JobStatus(row["status"]), row["attempt"])
+                for row in rows]
+
+    @reconnecting
+    def deregister_worker(self, worker_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(Q["deregister_worker"], {"worker_id": worker_id})
+
+    @reconnecting
+    def list_workers(self) -> list[base.WorkerRecord]:
+        return [
+            base.WorkerRecord(
+                id=row["id"], host=row["host"], pid=row["pid"], queues=tuple(row["queues"]),
+                concurrency=row["concurrency"], version=row["version"],
+                doorbell=row["doorbell"], started_at=row["started_at"].astimezone(UTC),
+                last_seen=row["last_seen"].astimezone(UTC), state=row["state"],
+            )
+            for row in self._read("list_workers", {})
+        ]
+
+    def acquire_liveness(self, worker_id: str) -> listener.AdvisoryLiveness:
+        return listener.AdvisoryLiveness(self.target, self.target.lock_key(worker_id))
+
+    @reconnecting
+    def reap(self, *, lease: float, actor: str, prune_after: float = 3600.0) -> base.ReapReport:
+        with self._write() as conn:
+            dead = [row["id"] for row in conn.execute(Q["dead_workers"], {"lease": lease})]
+            if not dead and not conn.execute(Q["has_orphans"]).fetchone():
+                if time.monotonic() >= self._next_worker_prune:
+                    self._next_worker_prune = time.monotonic() + 60
+                    conn.execute(Q["prune_workers"], {"after": prune_after})
+                return base.ReapReport()
+            newly_dead = tuple(row["id"] for row in
+                               conn.execute(Q["mark_workers_dead"], {"ids": dead}))
+            requeued = conn.execute(Q["requeue_orphans"]).fetchall()
+            failed = conn.execute(Q["fail_orphans"],
+                                  {"error": json.dumps(trail.WORKER_LOST)}).fetchall()
+            cancelled = conn.execute(Q["cancel_orphans"]).fetchall()
+            self._events(conn, trail.recovery_events(actor, requeued, failed, cancelled))
+            self._notify_queues(conn, {row["queue"] for row in requeued})
+            pruned = conn.execute(Q["prune_workers"], {"after": prune_after}).rowcount
+        return base.ReapReport(newly_dead, tuple(r["id"] for r in requeued),
+                               tuple(r["id"] for r in failed),
+                               tuple(r["id"] for r in cancelled), pruned)
+
+    def last_notification_id(self) -> int:
+        return 0  # NOTIFY carries everything: there is no outbox to page through
+
+    def read_notifications(self, after_id: int) -> list[base.Notification]:
+        return []
+
+    def prune_notifications(self, older_than: datetime) -> int:
+        return 0
+
+    def open_listener(self) -> listener.PostgresListener:
+        return listener.PostgresListener(self.target)
+
+
+# -- row conversion --------------------------------------------------------------------
+
+
+def _epoch(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
+
+
+def _new_job_json(job: NewJob) -> dict[str, Any]:
+    return {
+        "id": job.id, "task": job.task, "args": job.args, "kwargs": job.kwargs,
+        "queue": job.queue, "priority": job.priority, "max_attempts": job.max_attempts,
+        "run_at": _epoch(job.run_at), "timeout": job.timeout, "batch_id": job.batch_id,
+        "limit_key": job.limit_key, "unique_key": job.unique_key, "meta": job.meta,
+    }
+
+
+def _job_from_new(job: NewJob, row: dict[str, Any]) -> Job:
+    return Job(
+        id=job.id, task=job.task, status=JobStatus(row["status"]), args=list(job.args),
+        kwargs=dict(job.kwargs), queue=job.queue, priority=job.priority,
+        max_attempts=job.max_attempts, run_at=_utc(row["run_at"]),
+        created_at=_utc(row["created_at"]), timeout=job.timeout, batch_id=job.batch_id,
+        limit_key=job.limit_key, unique_key=job.unique_key, meta=dict(job.meta),
+    )
+
+
+def _job(row: dict[str, Any]) -> Job:
+    error = row["error"]
+    return Job(
+        id=row["id"], task=row["task"], status=JobStatus(row["status"]), args=row["args"],
+        kwargs=row["kwargs"], queue=row["queue"], priority=row["priority"], phase=row["phase"],
+        progress=Progress(row["progress_current"], row["progress_total"],
+                          row["progress_message"]),
+        attempt=row["attempt"], max_attempts=row["max_attempts"],
+        attempt_offset=row["attempt_offset"], run_at=_utc(row["run_at"]),
+        created_at=_utc(row["created_at"]), started_at=_utc(row["started_at"]),
+        finished_at=_utc(row["finished_at"]), heartbeat_at=_utc(row["heartbeat_at"]),
+        worker_id=row["worker_id"], timeout=row["timeout"],
+        cancel_requested_at=_utc(row["cancel_requested_at"]),
+        cancel_reason=row["cancel_reason"], cancelled_by=row["cancelled_by"],
+        error=JobError(**error) if error else None, result=row["result"],
+        batch_id=row["batch_id"], limit_key=row["limit_key"], unique_key=row["unique_key"],
+        meta=row["meta"], stalled_at=_utc(row["stalled_at"]),
+        unresponsive_at=_utc(row["unresponsive_at"]),
+    )
+
+
+def _outcome_json(outcome: Outcome) -> dict[str, Any]:
+    error = outcome.error
+    return {
+        "id": outcome.job_id, "worker_id": outcome.worker_id, "attempt": outcome.attempt,
+        "status": trail.OUTCOME_STATUS[outcome.kind], "has_result": outcome.has_result,
+        "result": outcome.result if outcome.has_result else None,
+        "error": {"type": error.type, "message": error.message,
+                  "traceback": error.traceback} if error else None,
+        "run_at": _epoch(outcome.retry_at), "phase": outcome.phase,
+    }
