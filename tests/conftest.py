@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
+import psycopg
 import pytest
 
 import corral
@@ -17,13 +19,46 @@ from tests import workerapp
 from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
-BACKENDS = ["sqlite"]  # PostgreSQL joins when its store lands
+BACKENDS = [
+    name.strip()
+    for name in os.environ.get("CORRAL_TEST_BACKENDS", "sqlite,postgres").split(",")
+    if name.strip()
+]
+POSTGRES_URL = os.environ.get("CORRAL_TEST_POSTGRES_URL",
+                              "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_or_skip() -> None:
+    """PostgreSQL must answer; when CORRAL_REQUIRE_POSTGRES=1 (CI) a silent skip is a fail."""
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        if os.environ.get("CORRAL_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required but not reachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database for this test."""
-    return f"sqlite:///{tmp_path / 'corral.db'}"
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for this test: a SQLite file, or a PostgreSQL schema of
+    its own (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'corral.db'}"
+        return
+    postgres_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    yield f"{POSTGRES_URL}?schema={schema}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A SQLite store, for tests of SQLite's own mechanisms (outbox, doorbell)."""
+    opened = open_store(f"sqlite:///{tmp_path / 'sqlite-only.db'}")
+    opened.migrate()
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +14,14 @@ from corral.job import JobError
 from corral.outcome import Outcome
 from corral.status import TRANSITIONS, JobStatus
 from corral.store import Store
-from corral.store.base import JobFilter, NewEvent, ProgressUpdate, WorkerInfo
+from corral.store.base import (
+    JobFilter,
+    Listener,
+    NewEvent,
+    Notification,
+    ProgressUpdate,
+    WorkerInfo,
+)
 from tests.factories import WORKER, make_job, new_job
 
 S = JobStatus
@@ -169,16 +178,26 @@ def test_cancel_scheduled_job_ends_it_at_once(store: Store) -> None:
     assert_trail_follows_state_machine(store, job.id)
 
 
+def listen_for(listener: Listener, wanted: Callable[[Notification], bool]) -> Notification:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for note in listener.wait(timeout=0.5):
+            if wanted(note):
+                return note
+    raise AssertionError("no such notification within 10 s")
+
+
 def test_cancel_running_job_asks_its_worker(store: Store) -> None:
-    store.register_worker(WorkerInfo(WORKER, "host", 1, ("default",), 1, "t"))
+    listener = store.open_listener()
+    store.register_worker(WorkerInfo(WORKER, "host", 1, ("default",), 1, "t",
+                                     listener.address))
     job = make_job(store, S.RUNNING)
-    before = store.last_notification_id()
     (change,) = store.cancel_jobs([job.id], actor="bob", reason="stop")
     assert (change.from_status, change.to_status, change.worker_id) == (
         S.RUNNING, S.CANCELLING, WORKER)
-    notes = store.read_notifications(before)
-    assert [(n.channel, n.worker_id, n.job_ids, n.force) for n in notes] == [
-        ("cancel", WORKER, (job.id,), False)]
+    note = listen_for(listener, lambda n: n.channel == "cancel")
+    assert (note.worker_id, note.job_ids, note.force) == (WORKER, (job.id,), False)
+    listener.close()
     assert [h.status for h in store.heartbeat(WORKER)] == [S.CANCELLING]
     assert store.job_events(job.id)[-1].kind == "cancel_requested"
 
@@ -275,7 +294,18 @@ def test_heartbeat_refreshes_worker_and_returns_held_jobs(store: Store) -> None:
     assert store.list_workers()[0].state == "stopped"
 
 
-def test_notifications_are_read_after_the_last_seen_id_and_pruned(store: Store) -> None:
+def test_enqueue_wakes_listeners_of_workers_on_that_queue(store: Store) -> None:
+    listener = store.open_listener()
+    store.register_worker(WorkerInfo(WORKER, "host", 1, ("default",), 1, "t",
+                                     listener.address))
+    store.enqueue_jobs([new_job(queue="default")])
+    note = listen_for(listener, lambda n: n.channel == "jobs")
+    assert note.queue == "default"
+    listener.close()
+
+
+def test_sqlite_outbox_is_read_after_the_last_seen_id_and_pruned(sqlite_store: Store) -> None:
+    store = sqlite_store
     store.register_worker(WorkerInfo(WORKER, "host", 1, ("default",), 2, "t"))
     start = store.last_notification_id()
     a, b = make_job(store, S.RUNNING), make_job(store, S.RUNNING)

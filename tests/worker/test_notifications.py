@@ -17,7 +17,8 @@ def register(store: Store, listener: DoorbellListener | None) -> None:
                                      listener.address if listener else None))
 
 
-def test_enqueue_rings_the_doorbell_of_workers_on_that_queue(store: Store) -> None:
+def test_enqueue_rings_the_doorbell_of_workers_on_that_queue(sqlite_store: Store) -> None:
+    store = sqlite_store
     listener = DoorbellListener(store, poll_interval=30)
     register(store, listener)
     store.enqueue_jobs([new_job(queue="default")])
@@ -28,7 +29,8 @@ def test_enqueue_rings_the_doorbell_of_workers_on_that_queue(store: Store) -> No
     listener.close()
 
 
-def test_cancel_rings_the_holder_which_reads_the_outbox(store: Store) -> None:
+def test_cancel_rings_the_holder_which_reads_the_outbox(sqlite_store: Store) -> None:
+    store = sqlite_store
     listener = DoorbellListener(store, poll_interval=30)
     register(store, listener)
     job = make_job(store, JobStatus.RUNNING)
@@ -39,7 +41,8 @@ def test_cancel_rings_the_holder_which_reads_the_outbox(store: Store) -> None:
     listener.close()
 
 
-def test_a_lost_datagram_is_covered_by_the_outbox_poll(store: Store) -> None:
+def test_a_lost_datagram_is_covered_by_the_outbox_poll(sqlite_store: Store) -> None:
+    store = sqlite_store
     register(store, None)  # no doorbell address: nobody is rung
     listener = DoorbellListener(store, poll_interval=0.05)
     job = make_job(store, JobStatus.RUNNING)

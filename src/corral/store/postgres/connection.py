@@ -28,6 +28,11 @@ class Target:
         return f"corral_{self.schema}"
 
     @property
+    def application_name(self) -> str:
+        """Shown in ``pg_stat_activity``: an operator can see (or end) corral's sessions."""
+        return f"corral:{self.schema}"
+
+    @property
     def options(self) -> str:
         return f"-c search_path={self.schema}"
 

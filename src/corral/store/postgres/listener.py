@@ -26,8 +26,8 @@ LOCK_WAIT = 15.0
 
 def connect(target: Target) -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(target.conninfo, autocommit=True, options=target.options,
-                           keepalives=1, keepalives_idle=5, keepalives_interval=2,
-                           keepalives_count=3)
+                           application_name=target.application_name, keepalives=1,
+                           keepalives_idle=5, keepalives_interval=2, keepalives_count=3)
 
 
 class PostgresListener:

@@ -70,7 +70,8 @@ class PostgresStore:
         self._pool = ConnectionPool(
             self.target.conninfo, min_size=1, max_size=32, open=False,
             kwargs={"autocommit": True, "row_factory": dict_row,
-                    "options": f"{self.target.options} -c timezone=UTC"},
+                    "options": f"{self.target.options} -c timezone=UTC",
+                    "application_name": self.target.application_name},
             check=ConnectionPool.check_connection, name=f"corral-{self.target.schema}",
         )
         try:
