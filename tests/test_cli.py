@@ -57,3 +57,15 @@ def test_help_lists_the_commands() -> None:
     assert result.returncode == 0
     for command in ("worker", "demo", "migrate"):
         assert command in result.stdout
+
+
+def test_migrate_creates_the_postgres_schema(db_url: str) -> None:
+    result = corral("migrate", "--db", db_url)
+    assert result.returncode == 0, result.stderr
+    assert "schema at version" in result.stdout
+
+
+def test_unreachable_postgres_is_one_line_not_a_traceback() -> None:
+    result = corral("migrate", "--db", "postgresql://nobody@127.0.0.1:1/none")
+    assert result.returncode == 1, result.stderr
+    assert "cannot connect to PostgreSQL" in result.stderr and "Traceback" not in result.stderr

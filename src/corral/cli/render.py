@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line
 
 
 def error(message: str) -> None:

@@ -67,6 +67,11 @@ class PostgresStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.target = connection.parse(url)
+        try:  # fail fast, with the server's reason, rather than after the pool's timeout
+            psycopg.connect(self.target.conninfo, connect_timeout=5).close()
+        except psycopg.Error as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise errors.StoreError(f"cannot connect to PostgreSQL: {reason}", url=url) from exc
         self._pool = ConnectionPool(
             self.target.conninfo, min_size=1, max_size=32, open=False,
             kwargs={"autocommit": True, "row_factory": dict_row,
