@@ -30,27 +30,37 @@ FROM jsonb_to_recordset(%(events)s::jsonb) AS e(
 -- Wake listeners (delivered when the transaction commits).
 SELECT pg_notify(%(channel)s, %(payload)s);
 
--- name: promote_due
--- scheduled -> queued for jobs whose run_at has come.
-UPDATE jobs SET status = 'queued'
-WHERE id IN (SELECT id FROM jobs WHERE status = 'scheduled' AND run_at <= now()
-             FOR UPDATE SKIP LOCKED)
-  AND status = 'scheduled'
-RETURNING id, queue;
-
 -- name: claim_jobs
--- queued -> running for up to %(limit)s due jobs on the worker's queues, best first.
-UPDATE jobs
-SET status = 'running', worker_id = %(worker_id)s, attempt = attempt + 1,
-    started_at = now(), heartbeat_at = now(), finished_at = NULL, stalled_at = NULL,
-    unresponsive_at = NULL, phase = NULL, progress_current = 0, progress_total = NULL,
-    progress_message = NULL
-WHERE id IN (SELECT id FROM jobs
-             WHERE status = 'queued' AND queue = ANY(%(queues)s) AND run_at <= now()
-             ORDER BY priority DESC, run_at, id
-             LIMIT %(limit)s
-             FOR UPDATE SKIP LOCKED)
-RETURNING *;
+-- One statement, one round trip: due scheduled jobs -> queued; then up to %(limit)s queued
+-- jobs on the worker's queues -> running for it, best first; both written to the trail.
+-- (A job promoted here is claimed by the next call: both UPDATEs see the same snapshot.)
+WITH promoted AS (
+    UPDATE jobs SET status = 'queued'
+    WHERE id IN (SELECT id FROM jobs WHERE status = 'scheduled' AND run_at <= now()
+                 FOR UPDATE SKIP LOCKED)
+      AND status = 'scheduled'
+    RETURNING id
+), claimed AS (
+    UPDATE jobs
+    SET status = 'running', worker_id = %(worker_id)s, attempt = attempt + 1,
+        started_at = now(), heartbeat_at = now(), finished_at = NULL, stalled_at = NULL,
+        unresponsive_at = NULL, phase = NULL, progress_current = 0, progress_total = NULL,
+        progress_message = NULL
+    WHERE id IN (SELECT id FROM jobs
+                 WHERE status = 'queued' AND queue = ANY(%(queues)s) AND run_at <= now()
+                 ORDER BY priority DESC, run_at, id
+                 LIMIT %(limit)s
+                 FOR UPDATE SKIP LOCKED)
+    RETURNING *
+), trail AS (
+    INSERT INTO job_events (job_id, at, kind, actor, from_status, to_status, data)
+    SELECT id, now(), 'due', 'corral', 'scheduled', 'queued', NULL FROM promoted
+    UNION ALL
+    SELECT id, now(), 'claimed', %(worker_id)s, 'queued', 'running',
+           jsonb_build_object('attempt', attempt)
+    FROM claimed
+)
+SELECT * FROM claimed;
 
 -- name: statuses_of
 -- Current status and holder of the jobs in a list of ids, locked for the transition.
@@ -241,7 +251,8 @@ RETURNING id, worker_id, attempt, phase;
 -- name: prune_workers
 -- Forget workers dead or stopped for a while (their jobs were recovered long ago).
 DELETE FROM workers
-WHERE state != 'running' AND last_seen < now() - make_interval(secs => %(after)s);
+WHERE state != 'running' AND last_seen < now() - make_interval(secs => %(after)s)
+RETURNING id;
 
 -- name: stuck_of_dead_workers
 -- Held jobs started before the cutoff whose worker is not running.

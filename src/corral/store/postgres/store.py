@@ -2,9 +2,10 @@
 ``LISTEN/NOTIFY`` wake-ups and session advisory locks for liveness.
 
 Same contract as the SQLite store (see ``corral.store.base``). Each write is one
-transaction on a pooled connection; a connection lost mid-call (server restart,
-``pg_terminate_backend``) is replaced and the call retried, since every transition is
-guarded and so safe to try again.
+transaction on a pooled connection (the claim is a single statement). Connections are not
+checked on every checkout (that would double the round trips); a connection lost mid-call
+(server restart, ``pg_terminate_backend``) fails the call, the pool's idle connections
+are checked, and the call is retried: every transition is guarded, so safe to try again.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ def reconnecting(method: Callable[P, R]) -> Callable[P, R]:
                 logger.warning("PostgreSQL call failed (%s); retrying in %.2fs", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
+                store = args[0]
+                if isinstance(store, PostgresStore):
+                    store._pool.check()  # drop every idle connection the failure broke
         raise AssertionError("unreachable")
 
     return call
@@ -77,7 +81,7 @@ class PostgresStore:
             kwargs={"autocommit": True, "row_factory": dict_row,
                     "options": f"{self.target.options} -c timezone=UTC",
                     "application_name": self.target.application_name},
-            check=ConnectionPool.check_connection, name=f"corral-{self.target.schema}",
+            name=f"corral-{self.target.schema}",
         )
         try:
             self._pool.open(wait=True, timeout=10)
@@ -88,6 +92,8 @@ class PostgresStore:
 
     @contextmanager
     def _write(self) -> Iterator[Conn]:
+        """One transaction on a pooled connection. (Pipeline mode was measured slower for
+        these short transactions: 1,490 vs 1,770 jobs/s draining on one worker.)"""
         with self._pool.connection() as conn, conn.transaction():
             yield cast(Conn, conn)  # the pool's connections use dict_row
 
@@ -149,19 +155,8 @@ class PostgresStore:
     def claim_jobs(self, worker_id: str, queues: Sequence[str], limit: int) -> list[Job]:
         if limit <= 0 or not queues:
             return []
-        with self._write() as conn:
-            promoted = conn.execute(Q["promote_due"]).fetchall()
-            rows = conn.execute(Q["claim_jobs"], {"worker_id": worker_id,
-                                                  "queues": list(queues),
-                                                  "limit": limit}).fetchall()
-            self._events(conn,
-                         [trail.event(r["id"], "due", actor="corral", from_status="scheduled",
-                                      to_status="queued") for r in promoted]
-                         + [trail.event(r["id"], "claimed", actor=worker_id,
-                                        from_status="queued", to_status="running",
-                                        data={"attempt": r["attempt"]}) for r in rows])
-            if promoted:  # other workers may take what this one did not
-                self._notify_queues(conn, {r["queue"] for r in promoted})
+        rows = self._read("claim_jobs", {"worker_id": worker_id, "queues": list(queues),
+                                         "limit": limit})
         jobs = [_job(row) for row in rows]
         jobs.sort(key=lambda job: (-job.priority, job.run_at or datetime.min, job.id))
         return jobs
@@ -425,7 +420,7 @@ class PostgresStore:
             cancelled = conn.execute(Q["cancel_orphans"]).fetchall()
             self._events(conn, trail.recovery_events(actor, requeued, failed, cancelled))
             self._notify_queues(conn, {row["queue"] for row in requeued})
-            pruned = conn.execute(Q["prune_workers"], {"after": prune_after}).rowcount
+            pruned = len(conn.execute(Q["prune_workers"], {"after": prune_after}).fetchall())
         return base.ReapReport(newly_dead, tuple(r["id"] for r in requeued),
                                tuple(r["id"] for r in failed),
                                tuple(r["id"] for r in cancelled), pruned)
