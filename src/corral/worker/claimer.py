@@ -16,6 +16,7 @@ from corral.worker.loop import ServiceThread
 
 MIN_POLL = 0.05
 MAX_POLL = 1.0
+GATHER_SLOTS = 0.002
 
 
 class Claimer(ServiceThread):
@@ -40,6 +41,7 @@ class Claimer(ServiceThread):
         self.wake = threading.Event()  # set by the listener and by finished jobs
         self.paused = threading.Event()  # set at shutdown: claim nothing more
         self._poll = MIN_POLL
+        self._backlog = False  # the last claim filled every slot it asked for
 
     def stop(self) -> None:
         super().stop()
@@ -51,13 +53,19 @@ class Claimer(ServiceThread):
         if free <= 0:
             self.wake.wait(MAX_POLL)
             return
+        if self._backlog and free < self._batch_size // 2:
+            # Work is waiting and most slots are busy: let a few more free up, so one
+            # claim serves several slots instead of one claim per finished job.
+            self.wake.wait(GATHER_SLOTS)
+            free = self._free_slots()
         wanted = min(free, self._batch_size)
         jobs = self._store.claim_jobs(self._worker_id, self._queues, wanted)
         for job in jobs:
             self._dispatch(job)
+        self._backlog = len(jobs) == wanted
         if jobs:
             self._poll = MIN_POLL
-            if len(jobs) == wanted:
+            if self._backlog:
                 return  # there may be more: claim again at once
         self.wake.wait(self._poll)
         self._poll = min(self._poll * 2, MAX_POLL)
