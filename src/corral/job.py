@@ -126,3 +126,7 @@ class NewJob:
     limit_key: str | None = None
     unique_key: str | None = None
     meta: dict[str, JSON] = field(default_factory=dict)
+    args_json: str | None = None
+    """``args`` already encoded (and so validated) by the caller, if it was."""
+    kwargs_json: str | None = None
+    meta_json: str | None = None

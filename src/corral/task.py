@@ -119,9 +119,10 @@ class Signature:
 
     def to_new_job(self, *, batch_id: str | None = None) -> NewJob:
         """Validate (JSON only) and build the row the store inserts."""
-        args = _json_copy(list(self.args), "args")
-        kwargs = _json_copy(dict(self.kwargs), "kwargs")
-        meta = _json_copy(dict(self.meta), "meta")
+        args, kwargs, meta = list(self.args), dict(self.kwargs), dict(self.meta)
+        args_json = _json_text(args, "args")
+        kwargs_json = _json_text(kwargs, "kwargs")
+        meta_json = _json_text(meta, "meta")
         options = self.task.options
         queue = self.queue or options.queue
         if not isinstance(queue, str) or not queue:
@@ -130,14 +131,18 @@ class Signature:
             id=ids.uuid7(), task=self.task.name, args=args, kwargs=kwargs, queue=queue,
             priority=options.priority if self.priority is None else int(self.priority),
             max_attempts=options.max_attempts, run_at=self.run_at, timeout=options.timeout,
-            batch_id=batch_id, meta=meta,
+            batch_id=batch_id, meta=meta, args_json=args_json, kwargs_json=kwargs_json,
+            meta_json=meta_json,
         )
 
 
-def _json_copy(value: Any, what: str) -> Any:
-    """``value`` as it will come back from the store; refuses anything that is not JSON."""
+def _json_text(value: Any, what: str) -> str:
+    """``value`` encoded once, here: refuses anything that is not JSON, and the store writes
+    this text as it is (enqueue is a hot path)."""
+    if not value:
+        return "[]" if isinstance(value, list) else "{}"
     try:
-        return json.loads(json.dumps(value, allow_nan=False))
+        return json.dumps(value, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise errors.InvalidArguments(f"{what} must be JSON (no pickle, ever): {exc}") from exc
 

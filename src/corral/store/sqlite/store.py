@@ -582,12 +582,13 @@ def _dt_required(value: float) -> datetime:
 def _new_job_row(job: NewJob, now: float) -> dict[str, Any]:
     run_at = _ts(job.run_at) or now
     return {
-        "id": job.id, "task": job.task, "args": json.dumps(job.args),
-        "kwargs": json.dumps(job.kwargs), "queue": job.queue, "priority": job.priority,
+        "id": job.id, "task": job.task, "args": job.args_json or json.dumps(job.args),
+        "kwargs": job.kwargs_json or json.dumps(job.kwargs), "queue": job.queue,
+        "priority": job.priority,
         "status": JobStatus.SCHEDULED if run_at > now else JobStatus.QUEUED,
         "max_attempts": job.max_attempts, "run_at": run_at, "created_at": now,
         "timeout": job.timeout, "batch_id": job.batch_id, "limit_key": job.limit_key,
-        "unique_key": job.unique_key, "meta": json.dumps(job.meta),
+        "unique_key": job.unique_key, "meta": job.meta_json or json.dumps(job.meta),
     }
 
 
