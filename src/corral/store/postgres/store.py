@@ -25,10 +25,10 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from corral import errors
-from corral.job import JSON, Job, JobError, JobEvent, NewJob, Progress
+from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
 from corral.status import IN_FLIGHT, PENDING, JobStatus
-from corral.store import base, migrate, trail
+from corral.store import base, codec, migrate, trail
 from corral.store.postgres import connection, listener
 
 Q = migrate.load_queries("corral.store.postgres")
@@ -143,13 +143,18 @@ class PostgresStore:
             return []
         payload = json.dumps([_new_job_json(job) for job in jobs])
         with self._write() as conn:
-            rows = {row["id"]: row for row in conn.execute(Q["insert_jobs"], {"jobs": payload})}
+            inserted = {row["id"]: row for row in
+                        conn.execute(Q["insert_jobs"], {"jobs": payload})}
             self._events(conn, [trail.event(job_id, "enqueued", actor=actor,
                                             to_status=row["status"])
-                                for job_id, row in rows.items()])
-            self._notify_queues(conn, {row["queue"] for row in rows.values()
+                                for job_id, row in inserted.items()])
+            self._notify_queues(conn, {row["queue"] for row in inserted.values()
                                        if row["status"] == JobStatus.QUEUED})
-        return [_job_from_new(job, rows[job.id]) for job in jobs]
+        return [
+            codec.job_from_new(job, inserted[job.id]["status"], _utc(inserted[job.id]["run_at"]),
+                               _utc(inserted[job.id]["created_at"]))
+            for job in jobs
+        ]
 
     @reconnecting
     def claim_jobs(self, worker_id: str, queues: Sequence[str], limit: int) -> list[Job]:
@@ -458,35 +463,12 @@ def _new_job_json(job: NewJob) -> dict[str, Any]:
     }
 
 
-def _job_from_new(job: NewJob, row: dict[str, Any]) -> Job:
-    return Job(
-        id=job.id, task=job.task, status=JobStatus(row["status"]), args=list(job.args),
-        kwargs=dict(job.kwargs), queue=job.queue, priority=job.priority,
-        max_attempts=job.max_attempts, run_at=_utc(row["run_at"]),
-        created_at=_utc(row["created_at"]), timeout=job.timeout, batch_id=job.batch_id,
-        limit_key=job.limit_key, unique_key=job.unique_key, meta=dict(job.meta),
-    )
-
-
 def _job(row: dict[str, Any]) -> Job:
-    error = row["error"]
-    return Job(
-        id=row["id"], task=row["task"], status=JobStatus(row["status"]), args=row["args"],
-        kwargs=row["kwargs"], queue=row["queue"], priority=row["priority"], phase=row["phase"],
-        progress=Progress(row["progress_current"], row["progress_total"],
-                          row["progress_message"]),
-        attempt=row["attempt"], max_attempts=row["max_attempts"],
-        attempt_offset=row["attempt_offset"], run_at=_utc(row["run_at"]),
-        created_at=_utc(row["created_at"]), started_at=_utc(row["started_at"]),
-        finished_at=_utc(row["finished_at"]), heartbeat_at=_utc(row["heartbeat_at"]),
-        worker_id=row["worker_id"], timeout=row["timeout"],
-        cancel_requested_at=_utc(row["cancel_requested_at"]),
-        cancel_reason=row["cancel_reason"], cancelled_by=row["cancelled_by"],
-        error=JobError(**error) if error else None, result=row["result"],
-        batch_id=row["batch_id"], limit_key=row["limit_key"], unique_key=row["unique_key"],
-        meta=row["meta"], stalled_at=_utc(row["stalled_at"]),
-        unresponsive_at=_utc(row["unresponsive_at"]),
-    )
+    return codec.job_from_row(row, _utc, _jsonb)
+
+
+def _jsonb(value: JSON) -> JSON:
+    return value  # psycopg has decoded jsonb already
 
 
 def _outcome_json(outcome: Outcome) -> dict[str, Any]:

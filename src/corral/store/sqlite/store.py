@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from corral import errors
-from corral.job import JSON, Job, JobError, JobEvent, NewJob, Progress
+from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
 from corral.status import IN_FLIGHT, PENDING, JobStatus
-from corral.store import base, migrate, trail
+from corral.store import base, codec, migrate, trail
 from corral.store.sqlite import doorbell, liveness
 
 Q = migrate.load_queries("corral.store.sqlite")
@@ -182,7 +182,10 @@ class SQLiteStore:
             ])
             self._ring_queues(tx, {row["queue"] for row in rows
                                    if row["status"] == JobStatus.QUEUED})
-        return [_job_from_new(job, row) for job, row in zip(jobs, rows, strict=True)]
+        return [
+            codec.job_from_new(job, row["status"], _dt(row["run_at"]), _dt(row["created_at"]))
+            for job, row in zip(jobs, rows, strict=True)
+        ]
 
     def claim_jobs(self, worker_id: str, queues: Sequence[str], limit: int) -> list[Job]:
         if limit <= 0 or not queues:
@@ -592,37 +595,8 @@ def _new_job_row(job: NewJob, now: float) -> dict[str, Any]:
     }
 
 
-def _job_from_new(job: NewJob, row: dict[str, Any]) -> Job:
-    return Job(
-        id=job.id, task=job.task, status=JobStatus(row["status"]), args=list(job.args),
-        kwargs=dict(job.kwargs), queue=job.queue, priority=job.priority,
-        max_attempts=job.max_attempts, run_at=_dt(row["run_at"]),
-        created_at=_dt(row["created_at"]), timeout=job.timeout, batch_id=job.batch_id,
-        limit_key=job.limit_key, unique_key=job.unique_key, meta=dict(job.meta),
-    )
-
-
 def _job(row: sqlite3.Row) -> Job:
-    error = json.loads(row["error"]) if row["error"] else None
-    return Job(
-        id=row["id"], task=row["task"], status=JobStatus(row["status"]),
-        args=json.loads(row["args"]), kwargs=json.loads(row["kwargs"]), queue=row["queue"],
-        priority=row["priority"], phase=row["phase"],
-        progress=Progress(row["progress_current"], row["progress_total"],
-                          row["progress_message"]),
-        attempt=row["attempt"], max_attempts=row["max_attempts"],
-        attempt_offset=row["attempt_offset"], run_at=_dt(row["run_at"]),
-        created_at=_dt(row["created_at"]), started_at=_dt(row["started_at"]),
-        finished_at=_dt(row["finished_at"]), heartbeat_at=_dt(row["heartbeat_at"]),
-        worker_id=row["worker_id"], timeout=row["timeout"],
-        cancel_requested_at=_dt(row["cancel_requested_at"]),
-        cancel_reason=row["cancel_reason"], cancelled_by=row["cancelled_by"],
-        error=JobError(**error) if error else None,
-        result=json.loads(row["result"]) if row["result"] is not None else None,
-        batch_id=row["batch_id"], limit_key=row["limit_key"], unique_key=row["unique_key"],
-        meta=json.loads(row["meta"]), stalled_at=_dt(row["stalled_at"]),
-        unresponsive_at=_dt(row["unresponsive_at"]),
-    )
+    return codec.job_from_row(row, _dt, json.loads)
 
 
 def _outcome_json(outcome: Outcome) -> dict[str, Any]:
