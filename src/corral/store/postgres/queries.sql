@@ -46,11 +46,20 @@ WITH promoted AS (
         started_at = now(), heartbeat_at = now(), finished_at = NULL, stalled_at = NULL,
         unresponsive_at = NULL, phase = NULL, progress_current = 0, progress_total = NULL,
         progress_message = NULL
-    WHERE id IN (SELECT id FROM jobs
-                 WHERE status = 'queued' AND queue = ANY(%(queues)s) AND run_at <= now()
-                 ORDER BY priority DESC, run_at, id
-                 LIMIT %(limit)s
-                 FOR UPDATE SKIP LOCKED)
+    WHERE id IN (
+        -- per queue, an ordered walk of the partial claim index (= ANY over the queues
+        -- would sort every queued row), then the best of those across queues
+        SELECT best.id
+        FROM unnest(%(queues)s::text[]) AS q(name)
+        CROSS JOIN LATERAL (
+            SELECT id, priority, run_at FROM jobs
+            WHERE status = 'queued' AND queue = q.name AND run_at <= now()
+            ORDER BY priority DESC, run_at, id
+            LIMIT %(limit)s
+            FOR UPDATE SKIP LOCKED
+        ) AS best
+        ORDER BY best.priority DESC, best.run_at, best.id
+        LIMIT %(limit)s)
     RETURNING *
 ), trail AS (
     INSERT INTO job_events (job_id, at, kind, actor, from_status, to_status, data)

@@ -27,20 +27,22 @@ SELECT EXISTS (SELECT 1 FROM jobs
                  AND run_at <= :now)
     OR EXISTS (SELECT 1 FROM jobs WHERE status = 'scheduled' AND run_at <= :now);
 
+-- name: claim_candidates
+-- The best :limit due jobs of ONE queue: an ordered walk of the partial claim index, so
+-- the cost does not grow with the table (an IN list over queues would sort every row).
+SELECT id, priority, run_at FROM jobs
+WHERE status = 'queued' AND queue = :queue AND run_at <= :now
+ORDER BY priority DESC, run_at, id
+LIMIT :limit;
+
 -- name: claim_jobs
--- queued -> running for up to :limit due jobs on the worker's queues, best first.
+-- queued -> running for the chosen jobs (a JSON array of ids).
 UPDATE jobs
 SET status = 'running', worker_id = :worker_id, attempt = attempt + 1,
     started_at = :now, heartbeat_at = :now, finished_at = NULL, stalled_at = NULL,
     unresponsive_at = NULL,
     phase = NULL, progress_current = 0, progress_total = NULL, progress_message = NULL
-WHERE status = 'queued'
-  AND id IN (SELECT id FROM jobs
-             WHERE status = 'queued'
-               AND queue IN (SELECT value FROM json_each(:queues))
-               AND run_at <= :now
-             ORDER BY priority DESC, run_at, id
-             LIMIT :limit)
+WHERE status = 'queued' AND id IN (SELECT value FROM json_each(:ids))
 RETURNING *;
 
 -- name: statuses_of

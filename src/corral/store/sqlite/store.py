@@ -195,9 +195,16 @@ class SQLiteStore:
         if not self._read("has_due_work", params)[0][0]:
             return []
         with self._write() as tx:
-            params["now"] = tx.now
             promoted = tx.conn.execute(Q["promote_due"], {"now": tx.now}).fetchall()
-            rows = tx.conn.execute(Q["claim_jobs"], params).fetchall()
+            candidates = sorted(
+                (row for queue in dict.fromkeys(queues) for row in tx.conn.execute(
+                    Q["claim_candidates"], {"queue": queue, "now": tx.now, "limit": limit})),
+                key=lambda row: (-row["priority"], row["run_at"], row["id"]),
+            )[:limit]
+            rows = tx.conn.execute(Q["claim_jobs"], {
+                "worker_id": worker_id, "now": tx.now,
+                "ids": json.dumps([row["id"] for row in candidates]),
+            }).fetchall()
             tx.add_events(
                 [trail.event(row["id"], "due", actor="corral", from_status="scheduled",
                           to_status="queued") for row in promoted]
