@@ -36,7 +36,7 @@ mypy: $(DEV)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info corral-demo
+	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info corral-demo
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
 
 $(BIN)/python:
@@ -50,3 +50,21 @@ $(RUNTIME): pyproject.toml | $(BIN)/python
 $(DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(RUNTIME) $@
+
+# The benchmark lives in its own venv: matplotlib (and, later, the peer queues) are
+# benchmark-only, never dependencies of corral.
+BENCH_VENV := .venv-bench
+BENCH := $(BENCH_VENV)/.stamp
+
+.PHONY: bench bench-quick
+
+bench: $(BENCH)
+	$(BENCH_VENV)/bin/python -m bench.run
+
+bench-quick: $(BENCH)
+	$(BENCH_VENV)/bin/python -m bench.run --quick
+
+$(BENCH): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q -e '.[postgres]' 'matplotlib>=3.8'
+	touch $@

@@ -1,0 +1,235 @@
+"""The scenarios, one function each; every one gets a fresh database and returns numbers.
+
+Workers are real ``corral worker`` processes in their own process group, killed as a
+group afterwards, so nothing of one scenario leaks into the next.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+import corral
+from corral.store import open_store
+
+REPO = Path(__file__).resolve().parent.parent
+POSTGRES = os.environ.get("CORRAL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+class Bench:
+    """One scenario's database, app and workers."""
+
+    def __init__(self, backend: str, scratch: Path) -> None:
+        self.marks = Path(tempfile.mkdtemp(dir=scratch))
+        os.environ["CORRAL_BENCH_MARKS"] = str(self.marks)
+        if backend == "sqlite":
+            self.url = f"sqlite:///{self.marks / 'bench.db'}"
+            self.schema = None
+        else:
+            self.schema = f"bench_{uuid.uuid4().hex[:10]}"
+            self.url = f"{POSTGRES}?schema={self.schema}"
+        os.environ["CORRAL_DATABASE_URL"] = self.url
+        from bench import tasks
+
+        tasks.app.close()
+        tasks.app.settings = tasks.app.settings.override(database_url=self.url)
+        tasks.MARKS = self.marks
+        self.app: corral.Corral = tasks.app
+        self.tasks = tasks
+        self.app.store.migrate()
+        self.workers: list[subprocess.Popen[bytes]] = []
+
+    def worker(self, *flags: str) -> subprocess.Popen[bytes]:
+        before = {w.id for w in self.app.store.list_workers()}
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "corral", "worker", "--app", "bench.tasks:app",
+             "--db", self.url, "--log-level", "ERROR", *flags],
+            cwd=REPO, env=env, start_new_session=True,
+        )
+        self.workers.append(process)
+        wait(lambda: {w.id for w in self.app.store.list_workers()} - before, 30)
+        return process
+
+    def marked(self, job_id: str, what: str) -> bool:
+        return (self.marks / f"{job_id}.{what}").exists()
+
+    def pending(self) -> bool:
+        return bool(self.app.list_jobs(status=["queued", "scheduled", "running"], limit=1))
+
+    def close(self) -> None:
+        for process in self.workers:
+            kill_group(process)
+        self.app.close()
+        if self.schema:
+            with psycopg.connect(POSTGRES, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def wait(condition: Any, timeout: float, interval: float = 0.0005) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark condition not met in time")
+        time.sleep(interval)
+    return value
+
+
+@contextmanager
+def bench(backend: str, scratch: Path) -> Iterator[Bench]:
+    run = Bench(backend, scratch)
+    try:
+        yield run
+    finally:
+        run.close()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+# -- scenarios ---------------------------------------------------------------------------
+
+
+def enqueue(backend: str, scratch: Path, n: int) -> dict[str, float]:
+    with bench(backend, scratch) as b:
+        started = time.perf_counter()
+        for i in range(n):
+            b.tasks.noop.enqueue(i)
+        single = n / (time.perf_counter() - started)
+    with bench(backend, scratch) as b:
+        signatures = [b.tasks.noop.s(i) for i in range(n)]
+        started = time.perf_counter()
+        b.app.enqueue_many(signatures)
+        bulk = n / (time.perf_counter() - started)
+    return {"single_jobs_per_s": single, "bulk_jobs_per_s": bulk}
+
+
+def drain(backend: str, scratch: Path, n: int) -> dict[str, float]:
+    result = {}
+    for processes in (1, 2):
+        with bench(backend, scratch) as b:
+            b.app.enqueue_many([b.tasks.noop.s(i) for i in range(n)])
+            started = time.perf_counter()
+            for _ in range(processes):
+                b.worker()
+            wait(lambda b=b: not b.pending(), 600, interval=0.02)
+            result[f"{processes}_worker_jobs_per_s"] = n / (time.perf_counter() - started)
+    return result
+
+
+def latency(backend: str, scratch: Path, n: int) -> dict[str, float]:
+    with bench(backend, scratch) as b:
+        b.worker()
+        handles = []
+        for i in range(n):
+            handles.append(b.tasks.noop.enqueue(i))
+            time.sleep(0.02)
+        ms = []
+        for handle in handles:
+            job = handle.wait(timeout=30)
+            assert job.finished_at and job.created_at
+            ms.append((job.finished_at - job.created_at).total_seconds() * 1000)
+    return {"p50_ms": statistics.median(ms), "p99_ms": pct(ms, 0.99)}
+
+
+def cancel(backend: str, scratch: Path, n: int) -> dict[str, float]:
+    result = {}
+    with bench(backend, scratch) as b:
+        b.worker()
+        for name, task in (("sync", b.tasks.checkpoints), ("async", b.tasks.sleeper)):
+            ms = []
+            for _ in range(n):
+                handle = task.enqueue()
+                wait(lambda h=handle: b.marked(h.id, "started"), 30)
+                time.sleep(random.uniform(0, 0.01))
+                asked = time.perf_counter()
+                handle.cancel()
+                wait(lambda h=handle: b.marked(h.id, "stopped"), 30)
+                ms.append((time.perf_counter() - asked) * 1000)
+                handle.wait(timeout=30)
+            result[f"{name}_p50_ms"] = statistics.median(ms)
+            result[f"{name}_p99_ms"] = pct(ms, 0.99)
+    return result
+
+
+def orphan(backend: str, scratch: Path, n: int) -> dict[str, float]:
+    seconds = []
+    with bench(backend, scratch) as b:
+        for _ in range(n):
+            doomed = b.worker("--concurrency", "1")
+            handle = b.tasks.survivor.enqueue()
+            wait(lambda h=handle: b.marked(h.id, "attempt-1"), 30)
+            b.worker("--concurrency", "1")
+            killed = time.perf_counter()
+            kill_group(doomed)
+            wait(lambda h=handle: b.marked(h.id, "attempt-2"), 60)
+            seconds.append(time.perf_counter() - killed)
+            handle.cancel(force=True)
+    return {"median_s": statistics.median(seconds), "max_s": max(seconds)}
+
+
+def scale(backend: str, scratch: Path, sizes: list[int]) -> dict[str, float]:
+    result: dict[str, float] = {}
+    with bench(backend, scratch) as b:
+        store = open_store(b.url)
+        ids: list[str] = []
+        for size in sizes:
+            while len(ids) < size:
+                chunk = min(10_000, size - len(ids))
+                ids += [h.id for h in b.app.enqueue_many([b.tasks.noop.s(0)] * chunk)]
+                print(f"\r  {backend}: {len(ids):,} jobs", end="", flush=True)
+            claim, status = [], []
+            for _ in range(100):
+                started = time.perf_counter()
+                store.claim_jobs("bench", ["default"], 10)
+                claim.append((time.perf_counter() - started) * 1000)
+            for job_id in random.sample(ids, 200):
+                started = time.perf_counter()
+                b.app.get_job(job_id)
+                status.append((time.perf_counter() - started) * 1000)
+            result[f"claim_ms_{size}"] = statistics.median(claim)
+            result[f"status_ms_{size}"] = statistics.median(status)
+        print()
+        store.close()
+    return result
+
+
+def memory(backend: str, scratch: Path, n: int) -> dict[str, float]:
+    with bench(backend, scratch) as b:
+        process = b.worker()
+        time.sleep(1)
+        idle = rss_mb(process.pid)
+        b.app.enqueue_many([b.tasks.noop.s(i) for i in range(n)])
+        peak = idle
+        while b.pending():
+            peak = max(peak, rss_mb(process.pid))
+            time.sleep(0.05)
+    return {"idle_rss_mb": idle, "draining_peak_rss_mb": peak}
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
