@@ -4,19 +4,29 @@
 -- is the one really left. Times come from the server (now()), so hosts agree.
 
 -- name: insert_jobs
--- Insert every job of a JSON array in one statement; status from run_at.
-INSERT INTO jobs (id, task, args, kwargs, queue, priority, status, max_attempts, run_at,
-                  created_at, timeout, batch_id, limit_key, unique_key, meta)
-SELECT j.id, j.task, j.args, j.kwargs, j.queue, j.priority,
-       CASE WHEN COALESCE(to_timestamp(j.run_at), now()) > now() THEN 'scheduled'
-            ELSE 'queued' END,
-       j.max_attempts, COALESCE(to_timestamp(j.run_at), now()), now(), j.timeout,
-       j.batch_id, j.limit_key, j.unique_key, j.meta
-FROM jsonb_to_recordset(%(jobs)s::jsonb) AS j(
-    id text, task text, args jsonb, kwargs jsonb, queue text, priority integer,
-    max_attempts integer, run_at double precision, timeout double precision,
-    batch_id text, limit_key text, unique_key text, meta jsonb)
-RETURNING id, status, queue, run_at, created_at;
+-- One statement, one round trip: every job of a JSON array (status from run_at), its
+-- "enqueued" trail row, and one NOTIFY per queue that got ready jobs.
+WITH inserted AS (
+    INSERT INTO jobs (id, task, args, kwargs, queue, priority, status, max_attempts, run_at,
+                      created_at, timeout, batch_id, limit_key, unique_key, meta)
+    SELECT j.id, j.task, j.args, j.kwargs, j.queue, j.priority,
+           CASE WHEN COALESCE(to_timestamp(j.run_at), now()) > now() THEN 'scheduled'
+                ELSE 'queued' END,
+           j.max_attempts, COALESCE(to_timestamp(j.run_at), now()), now(), j.timeout,
+           j.batch_id, j.limit_key, j.unique_key, j.meta
+    FROM jsonb_to_recordset(%(jobs)s::jsonb) AS j(
+        id text, task text, args jsonb, kwargs jsonb, queue text, priority integer,
+        max_attempts integer, run_at double precision, timeout double precision,
+        batch_id text, limit_key text, unique_key text, meta jsonb)
+    RETURNING id, status, queue, run_at, created_at
+), trail AS (
+    INSERT INTO job_events (job_id, at, kind, actor, to_status)
+    SELECT id, now(), 'enqueued', %(actor)s, status FROM inserted
+), notified AS (
+    SELECT pg_notify(%(channel)s, json_build_object('c', 'jobs', 'q', queue)::text)
+    FROM (SELECT DISTINCT queue FROM inserted WHERE status = 'queued') AS ready
+)
+SELECT inserted.*, (SELECT count(*) FROM notified) AS notified FROM inserted;
 
 -- name: insert_events
 -- Append trail rows from a JSON array (one statement for any number).

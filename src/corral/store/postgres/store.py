@@ -142,14 +142,9 @@ class PostgresStore:
         if not jobs:
             return []
         payload = json.dumps([_new_job_json(job) for job in jobs])
-        with self._write() as conn:
-            inserted = {row["id"]: row for row in
-                        conn.execute(Q["insert_jobs"], {"jobs": payload})}
-            self._events(conn, [trail.event(job_id, "enqueued", actor=actor,
-                                            to_status=row["status"])
-                                for job_id, row in inserted.items()])
-            self._notify_queues(conn, {row["queue"] for row in inserted.values()
-                                       if row["status"] == JobStatus.QUEUED})
+        inserted = {row["id"]: row for row in self._read("insert_jobs", {
+            "jobs": payload, "actor": actor, "channel": self.target.channel,
+        })}
         return [
             codec.job_from_new(job, inserted[job.id]["status"], _utc(inserted[job.id]["run_at"]),
                                _utc(inserted[job.id]["created_at"]))
