@@ -1,18 +1,24 @@
-"""``python -m bench.run [--quick] [--stores sqlite,postgres] [--out bench/results]``."""
+"""``python -m bench.run [--quick] [--stores sqlite,postgres] [--peers all] [--out DIR]``."""
 
 from __future__ import annotations
 
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-from bench import report, scenarios
+from bench import peers, report, scenarios
+from bench.peers import base
 
 FULL = {"enqueue": 10_000, "drain": 10_000, "latency": 200, "cancel": 50, "orphan": 5,
         "scale": [1_000, 100_000, 1_000_000], "memory": 10_000}
 QUICK = {"enqueue": 2_000, "drain": 2_000, "latency": 50, "cancel": 10, "orphan": 2,
          "scale": [1_000, 20_000], "memory": 2_000}
+PEER_SCENARIOS = ("enqueue", "drain", "latency", "cancel", "orphan")
+ORPHAN_BOUND_S = 40.0  # pgqueuer, the only peer that re-runs an orphan, takes ~33 s
 
 
 def main() -> None:
@@ -20,21 +26,57 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument("--only", default="", help="comma list of scenarios")
+    parser.add_argument("--peers", default=None,
+                        help="comma list, 'all' or 'none' (default: all, none with --quick)")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     options = parser.parse_args()
     sizes = QUICK if options.quick else FULL
     wanted = [s for s in options.only.split(",") if s] or list(sizes)
+    chosen = options.peers or ("none" if options.quick else "all")
+    names = {"all": list(peers.ADAPTERS), "none": []}.get(chosen, chosen.split(","))
     results: report.Results = {}
+    notes: report.Notes = {}
     with tempfile.TemporaryDirectory(prefix="corral-bench-") as scratch:
         for name in wanted:
             for backend in options.stores.split(","):
-                started = time.monotonic()
                 measure = getattr(scenarios, name)
-                results.setdefault(name, {})[backend] = measure(backend, Path(scratch),
-                                                                 sizes[name])
-                print(f"{name:8} {backend:9} {time.monotonic() - started:6.1f}s  "
-                      f"{results[name][backend]}", flush=True)
-    print(f"report: {report.write(results, options.out, options.quick)}")
+                _timed(results, name, backend, measure, backend, Path(scratch), sizes[name])
+        for peer_name in names:
+            _run_peer(peer_name, [s for s in wanted if s in PEER_SCENARIOS], sizes,
+                      Path(scratch), results, notes)
+    print(f"report: {report.write(results, notes, options.out, options.quick)}")
+
+
+def _run_peer(name: str, wanted: list[str], sizes: dict[str, Any], scratch: Path,
+              results: report.Results, notes: report.Notes) -> None:
+    marks = Path(tempfile.mkdtemp(dir=scratch))
+    peer = peers.load(name)(marks)
+    label = f"{name} {metadata.version(peer.package)} ({peer.store})"
+    peer_notes = notes.setdefault(label, {})
+    try:
+        for scenario in wanted:
+            size = ORPHAN_BOUND_S if scenario == "orphan" else sizes[scenario]
+            measure = getattr(base, scenario)
+            try:
+                _timed(results, scenario, label, measure, peer, size)
+            except base.Unsupported as why:
+                peer_notes[scenario] = f"cannot: {why}"
+            except Exception as error:  # one peer's failure must not lose the whole run
+                peer_notes[scenario] = f"failed: {type(error).__name__}: {error}"
+                print(f"{scenario:8} {label}: {peer_notes[scenario]}", flush=True)
+            finally:
+                peer.stop_workers()
+        peer_notes.update(peer.notes)
+    finally:
+        peer.close()
+
+
+def _timed(results: report.Results, scenario: str, column: str,
+           measure: Callable[..., dict[str, float]], *args: Any) -> None:
+    started = time.monotonic()
+    results.setdefault(scenario, {})[column] = measure(*args)
+    print(f"{scenario:8} {column:28} {time.monotonic() - started:6.1f}s  "
+          f"{results[scenario][column]}", flush=True)
 
 
 if __name__ == "__main__":

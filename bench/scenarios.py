@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -18,11 +17,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import psycopg
 
 import corral
+from bench.common import kill_group, pct, wait
 from corral.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,19 +78,8 @@ class Bench:
                 conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
 
 
-def kill_group(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
 
 
-def wait(condition: Any, timeout: float, interval: float = 0.0005) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise TimeoutError("benchmark condition not met in time")
-        time.sleep(interval)
-    return value
 
 
 @contextmanager
@@ -103,9 +91,6 @@ def bench(backend: str, scratch: Path) -> Iterator[Bench]:
         run.close()
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 # -- scenarios ---------------------------------------------------------------------------
@@ -170,22 +155,59 @@ def cancel(backend: str, scratch: Path, n: int) -> dict[str, float]:
                 handle.wait(timeout=30)
             result[f"{name}_p50_ms"] = statistics.median(ms)
             result[f"{name}_p99_ms"] = pct(ms, 0.99)
+    result["process_max_s"] = _isolated_stop(backend, scratch, max(1, n // 10))
     return result
 
 
-def orphan(backend: str, scratch: Path, n: int) -> dict[str, float]:
+ISOLATED_GRACE_S = 1.0
+
+
+def _isolated_stop(backend: str, scratch: Path, n: int) -> float:
+    """A process-isolated job that never checks, on a worker with ``cancel_grace`` 1 s:
+    seconds from the cancel request until its child process is gone (target: grace + 1)."""
     seconds = []
     with bench(backend, scratch) as b:
+        b.worker("--cancel-grace", str(ISOLATED_GRACE_S))
         for _ in range(n):
-            doomed = b.worker("--concurrency", "1")
+            handle = b.tasks.isolated_sleep.enqueue()
+            wait(lambda h=handle: b.marked(h.id, "started"), 30)
+            child = int((b.marks / f"{handle.id}.started").read_text())
+            asked = time.perf_counter()
+            handle.cancel()
+            wait(lambda c=child: not _alive(c), 30, interval=0.005)
+            seconds.append(time.perf_counter() - asked)
+            handle.wait(timeout=30)
+    return max(seconds)
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, killed but not yet reaped, counts as gone)."""
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+def orphan(backend: str, scratch: Path, n: int) -> dict[str, float]:
+    """Two workers of one slot each; the one that runs the survivor job is killed. The
+    marker of each attempt holds the pid of the worker that ran it."""
+    seconds = []
+    with bench(backend, scratch) as b:
+        for _ in range(2):
+            b.worker("--concurrency", "1")
+        for _ in range(n):
             handle = b.tasks.survivor.enqueue()
             wait(lambda h=handle: b.marked(h.id, "attempt-1"), 30)
-            b.worker("--concurrency", "1")
+            pid = int((b.marks / f"{handle.id}.attempt-1").read_text())
+            doomed = next(w for w in b.workers if w.pid == pid)
             killed = time.perf_counter()
             kill_group(doomed)
             wait(lambda h=handle: b.marked(h.id, "attempt-2"), 60)
             seconds.append(time.perf_counter() - killed)
+            b.workers.remove(doomed)
             handle.cancel(force=True)
+            handle.wait(timeout=30)
+            b.worker("--concurrency", "1")
     return {"median_s": statistics.median(seconds), "max_s": max(seconds)}
 
 
