@@ -51,8 +51,8 @@ $(DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(RUNTIME) $@
 
-# The benchmark lives in its own venv: matplotlib (and, later, the peer queues) are
-# benchmark-only, never dependencies of corral.
+# The benchmark lives in its own venv: matplotlib and the peer queues
+# (bench/requirements.txt) are benchmark-only, never dependencies of corral.
 BENCH_VENV := .venv-bench
 BENCH := $(BENCH_VENV)/.stamp
 
@@ -64,7 +64,7 @@ bench: $(BENCH)
 bench-quick: $(BENCH)
 	$(BENCH_VENV)/bin/python -m bench.run --quick
 
-$(BENCH): pyproject.toml
+$(BENCH): pyproject.toml bench/requirements.txt
 	$(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/python -m pip install -q -e '.[postgres]' 'matplotlib>=3.8'
+	$(BENCH_VENV)/bin/python -m pip install -q -e '.[postgres]' -r bench/requirements.txt
 	touch $@

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
@@ -22,11 +23,45 @@ def wait(condition: Callable[[], Any], timeout: float, interval: float = 0.0005)
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILLs a worker started in its own session, children included, and reaps it."""
+    """SIGKILLs a worker started in its own session and every process under it (some
+    peers' work horses start sessions of their own), then reaps it."""
     if process.poll() is None:
+        doomed = descendants(process.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+        for pid in doomed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
     process.wait()
+
+
+def parent(pid: int) -> int:
+    """The parent of ``pid`` (0 once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            children.setdefault(parent(int(entry.name)), []).append(int(entry.name))
+    found, stack = [], [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def ancestor_in(pid: int, candidates: set[int]) -> int:
+    """The first of ``pid`` and its ancestors that is in ``candidates`` (0 if none)."""
+    while pid > 1 and pid not in candidates:
+        pid = parent(pid)
+    return pid if pid in candidates else 0
 
 
 def pct(values: list[float], q: float) -> float:

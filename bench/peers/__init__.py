@@ -12,12 +12,12 @@ from bench.peers.base import Peer
 ADAPTERS = {
     "pgqueuer": "bench.peers.pgqueuer:PgqueuerPeer",
     "procrastinate": "bench.peers.procrastinate:ProcrastinatePeer",
-    "celery": "bench.peers.celery:CeleryPeer",
-    "rq": "bench.peers.rq:RqPeer",
-    "arq": "bench.peers.arq:ArqPeer",
-    "dramatiq": "bench.peers.dramatiq:DramatiqPeer",
-    "saq": "bench.peers.saq:SaqPeer",
-    "huey": "bench.peers.huey:HueyPeer",
+    "celery": "bench.peers.celery_peer:CeleryPeer",
+    "rq": "bench.peers.rq_peer:RqPeer",
+    "arq": "bench.peers.arq_peer:ArqPeer",
+    "dramatiq": "bench.peers.dramatiq_peer:DramatiqPeer",
+    "saq": "bench.peers.saq_peer:SaqPeer",
+    "huey": "bench.peers.huey_peer:HueyPeer",
 }
 
 

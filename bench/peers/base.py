@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.common import kill_group, pct, wait
+from bench.common import ancestor_in, kill_group, pct, wait
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS = os.environ.get("CORRAL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -277,22 +277,23 @@ def orphan(peer: Peer, bound: float) -> dict[str, float]:
     """Kills a worker mid-job; how long until the job starts again on another worker. A
     peer that has not re-run it within ``bound`` seconds gets ``bound`` and a note."""
     peer.reset()
-    for _ in range(2):
-        peer.start_worker(concurrency_one=True)
-    peer.warm()
-    peer.enqueue("survivor", "o0")
-    first = wait(lambda: list(peer.marks.glob("o0.attempt-*")), 30)
-    runner = os.getpgid(int(first[0].read_text()))  # the worker's session leader
-    doomed = next(process for process in peer.workers if process.pid == runner)
-    killed = time.perf_counter()
-    kill_group(doomed)
     try:
-        wait(lambda: len(list(peer.marks.glob("o0.attempt-*"))) > len(first), bound,
-             interval=0.05)
-        seconds = time.perf_counter() - killed
-    except TimeoutError:
-        peer.notes["orphan"] = f"job not run again within {bound:.0f} s"
-        seconds = bound
+        for _ in range(2):
+            peer.start_worker(concurrency_one=True)
+        peer.warm()
+        peer.enqueue("survivor", "o0")
+        first = wait(lambda: list(peer.marks.glob("o0.attempt-*")), 30)
+        runner = ancestor_in(int(first[0].read_text()), {w.pid for w in peer.workers})
+        doomed = next(process for process in peer.workers if process.pid == runner)
+        killed = time.perf_counter()
+        kill_group(doomed)
+        try:
+            wait(lambda: len(list(peer.marks.glob("o0.attempt-*"))) > len(first), bound,
+                 interval=0.05)
+            seconds = time.perf_counter() - killed
+        except TimeoutError:
+            peer.notes["orphan"] = f"job not run again within {bound:.0f} s"
+            seconds = bound
     finally:
         peer.stop_workers()
     return {"median_s": seconds, "max_s": seconds}
