@@ -11,8 +11,11 @@
 """
 
 from corral.app import Corral
+from corral.batch import Batch
+from corral.bulk import BulkResult
 from corral.context import Context
 from corral.errors import (
+    BatchNotFound,
     Cancelled,
     ConfigError,
     CorralError,
@@ -20,11 +23,12 @@ from corral.errors import (
     JobAlreadyFinished,
     JobNotFound,
     JobNotRestartable,
+    JobStillActive,
     JobWaitTimeout,
     StoreError,
     UnknownTask,
 )
-from corral.handle import JobHandle
+from corral.handle import BatchHandle, JobHandle
 from corral.job import Job, JobError, JobEvent, Progress
 from corral.status import JobStatus
 from corral.task import Signature, Task
@@ -32,6 +36,10 @@ from corral.task import Signature, Task
 __version__ = "0.1.0"
 
 __all__ = [
+    "Batch",
+    "BatchHandle",
+    "BatchNotFound",
+    "BulkResult",
     "Cancelled",
     "ConfigError",
     "Context",
@@ -46,6 +54,7 @@ __all__ = [
     "JobNotFound",
     "JobNotRestartable",
     "JobStatus",
+    "JobStillActive",
     "JobWaitTimeout",
     "Progress",
     "Signature",

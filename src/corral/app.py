@@ -10,11 +10,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, overload
 
 from corral import config, errors
-from corral.handle import JobHandle
+from corral.batch import Batch, NewBatch
+from corral.bulk import BulkResult, is_everything, job_filter
+from corral.handle import BatchHandle, JobHandle
+from corral.ids import uuid7
 from corral.job import Job, JobEvent
-from corral.status import JobStatus
+from corral.maintenance.housekeeper import prune
+from corral.status import ACTIVE, JobStatus
 from corral.store import Store, open_store
-from corral.store.base import JobFilter
 from corral.task import Isolation, OnStall, Signature, Task, TaskOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,6 +89,7 @@ class Corral:
         retry_on: Iterable[type[BaseException]] = (Exception,),
         stall_after: str | float | None = None,
         on_stall: OnStall = "report",
+        key_limit: int | None = None,
     ) -> Callable[[F], Task]: ...
 
     def task(
@@ -103,18 +107,21 @@ class Corral:
         retry_on: Iterable[type[BaseException]] = (Exception,),
         stall_after: str | float | None = None,
         on_stall: OnStall = "report",
+        key_limit: int | None = None,
     ) -> Task | Callable[[F], Task]:
         """Register a function as a task: ``@app.task`` or ``@app.task(queue=..., ...)``.
 
         ``timeout``: one attempt's longest run (then ``failed`` with ``JobTimeout``, retry
         rules apply). ``stall_after``: progress still this long marks the job stalled, and
         cancels it with ``on_stall="cancel"``. Durations take ``30``, ``"500ms"``, ``"10m"``.
+        ``key_limit``: default per-key limit of jobs enqueued with a ``limit_key``.
         """
         options = TaskOptions(
             queue=queue, priority=priority, phases=tuple(phases),
             timeout=_duration(timeout, "timeout"), max_attempts=max_attempts,
             isolation=isolation, retry_on=tuple(retry_on),
             stall_after=_duration(stall_after, "stall_after"), on_stall=on_stall,
+            key_limit=key_limit,
         )
 
         def register(function: Callable[..., Any]) -> Task:
@@ -146,6 +153,38 @@ class Corral:
         jobs = self.store.enqueue_jobs(new_jobs, actor=default_actor())
         return [JobHandle(self, job) for job in jobs]
 
+    # -- batches -------------------------------------------------------------------------
+
+    def batch(self, signatures: Sequence[Signature], *, name: str | None = None,
+              on_complete: Signature | None = None) -> BatchHandle:
+        """Create a batch: every job in one transaction (all or none). ``on_complete`` is
+        enqueued once, when every job of the batch has finished (however it ended)."""
+        batch_id = uuid7()
+        new_jobs = [signature.to_new_job(batch_id=batch_id) for signature in signatures]
+        new_batch = NewBatch(batch_id, name,
+                             on_complete.to_new_job() if on_complete is not None else None)
+        jobs = self.store.enqueue_jobs(new_jobs, actor=default_actor(), batch=new_batch)
+        return BatchHandle(self, batch_id, [JobHandle(self, job) for job in jobs])
+
+    def get_batch(self, batch_id: str) -> Batch:
+        """Counts per status, progress and derived state. Raises ``BatchNotFound``."""
+        found = self.store.get_batch(batch_id)
+        if found is None:
+            raise errors.BatchNotFound(batch_id)
+        return found
+
+    def cancel_batch(self, batch_id: str, *, reason: str | None = None, force: bool = False,
+                     actor: str | None = None) -> dict[str, Any]:
+        """Cancel every active job of the batch; finished jobs stay as they are. Returns
+        ``{status, batch_id, jobs_cancelled, job_ids}`` with status ``cancelled``, or
+        ``no_jobs_to_cancel`` when nothing was active. Raises ``BatchNotFound``."""
+        self.get_batch(batch_id)
+        result = self.cancel_many(batch_id=batch_id, status=ACTIVE, reason=reason, force=force,
+                                  actor=actor)
+        return {"status": "cancelled" if result.done else "no_jobs_to_cancel",
+                "batch_id": batch_id, "jobs_cancelled": len(result.done),
+                "job_ids": result.done}
+
     # -- reading -------------------------------------------------------------------------
 
     def get_job(self, job_id: str) -> Job:
@@ -165,16 +204,14 @@ class Corral:
         queue: str | None = None,
         task: str | None = None,
         batch_id: str | None = None,
-        limit: int = 100,
+        limit_key: str | None = None,
+        older_than: str | float | timedelta | None = None,
+        limit: int | None = 100,
     ) -> list[Job]:
-        """Jobs matching every filter given, newest first."""
-        if isinstance(status, str):
-            status = [status]
-        try:
-            statuses = tuple(JobStatus(s) for s in status) if status is not None else None
-        except ValueError as exc:
-            raise errors.ConfigError(f"unknown status: {exc}") from exc
-        where = JobFilter(statuses=statuses, queue=queue, task=task, batch_id=batch_id)
+        """Jobs matching every filter given, newest first (``older_than``: created longer
+        ago than this duration)."""
+        where = job_filter(status=status, queue=queue, task=task, batch_id=batch_id,
+                           limit_key=limit_key, older_than=older_than)
         return self.store.list_jobs(where, limit=limit)
 
     def job_events(self, job_id: str) -> list[JobEvent]:
@@ -205,6 +242,71 @@ class Corral:
         if not change.changed and change.to_status.is_terminal:
             raise errors.JobAlreadyFinished(job_id, change.to_status.value)
         return self.get_job(job_id)
+
+    def cancel_many(self, ids: Iterable[str] | None = None, *, reason: str | None = None,
+                    force: bool = False, dry_run: bool = False, actor: str | None = None,
+                    **filters: Any) -> BulkResult:
+        """Cancel jobs by ids and/or filter (``status``, ``queue``, ``task``, ``batch_id``,
+        ``limit_key``, ``older_than``). Finished jobs are reported in ``refused``."""
+        matched = self._matching(ids, filters, "cancel")
+        if dry_run:
+            return BulkResult("cancel", True, matched)
+        changes = self.store.cancel_jobs(matched, actor=actor or default_actor(),
+                                         reason=reason, force=force)
+        return BulkResult("cancel", False, matched,
+                          done=[c.job_id for c in changes if c.changed],
+                          refused={c.job_id: str(c.to_status) for c in changes if not c.changed})
+
+    def restart_many(self, ids: Iterable[str] | None = None, *, reason: str | None = None,
+                     dry_run: bool = False, actor: str | None = None,
+                     **filters: Any) -> BulkResult:
+        """Retry failed or cancelled jobs by ids and/or filter (same ids, fresh budget)."""
+        matched = self._matching(ids, filters, "restart")
+        if dry_run:
+            return BulkResult("restart", True, matched)
+        changes = self.store.restart_jobs(matched, actor=actor or default_actor(),
+                                          reason=reason)
+        return BulkResult("restart", False, matched,
+                          done=[c.job_id for c in changes if c.changed],
+                          refused={c.job_id: str(c.to_status) for c in changes if not c.changed})
+
+    def delete_many(self, ids: Iterable[str] | None = None, *, dry_run: bool = False,
+                    **filters: Any) -> BulkResult:
+        """Delete finished jobs by ids and/or filter, with their audit trails. Active jobs
+        are refused (reported in ``refused``), never deleted."""
+        matched = self._matching(ids, filters, "delete")
+        if dry_run:
+            return BulkResult("delete", True, matched)
+        deletions = self.store.delete_jobs(matched)
+        return BulkResult("delete", False, matched,
+                          done=[d.job_id for d in deletions if d.deleted],
+                          refused={d.job_id: str(d.status) for d in deletions if not d.deleted})
+
+    def delete(self, job_id: str) -> None:
+        """Delete one finished job and its trail. Raises ``JobNotFound`` or
+        ``JobStillActive``."""
+        deletions = self.store.delete_jobs([job_id])
+        if not deletions:
+            raise errors.JobNotFound(job_id)
+        if not deletions[0].deleted:
+            raise errors.JobStillActive(job_id, str(deletions[0].status))
+
+    def prune(self, *, keep_completed: str | float | None = None,
+              keep_failed: str | float | None = None) -> int:
+        """Delete finished jobs past retention now (defaults: the ``keep_completed`` /
+        ``keep_failed`` settings; failed and cancelled jobs share ``keep_failed``)."""
+        return prune(self.store,
+                     keep_completed=_duration(keep_completed, "keep_completed")
+                     or self.settings.keep_completed,
+                     keep_failed=_duration(keep_failed, "keep_failed")
+                     or self.settings.keep_failed)
+
+    def _matching(self, ids: Iterable[str] | None, filters: dict[str, Any],
+                  action: str) -> list[str]:
+        where = job_filter(ids=ids, **filters)
+        if is_everything(where):
+            raise errors.ConfigError(f"{action} needs ids or a filter (status=..., queue=...)")
+        return [job.id for job in self.store.list_jobs(where, limit=None)]
 
     def reset_stuck(self, older_than: str | float | timedelta, *, reason: str | None = None,
                     actor: str | None = None) -> list[str]:

@@ -7,6 +7,8 @@
     ├── JobNotFound              (job_id)
     ├── JobAlreadyFinished       (job_id, status) cancel of a terminal job
     ├── JobNotRestartable        (job_id, status) restart of a job not failed/cancelled
+    ├── BatchNotFound            (batch_id)
+    ├── JobStillActive           (job_id, status) delete of a job that has not finished
     ├── StoreError               the store cannot be opened or reached
     └── JobWaitTimeout           JobHandle.wait ran out of time (also a TimeoutError)
 
@@ -52,6 +54,21 @@ class JobNotFound(CorralError, LookupError):
 
     def __init__(self, job_id: str) -> None:
         super().__init__(f"job {job_id} not found", job_id=job_id)
+
+
+class BatchNotFound(CorralError, LookupError):
+    """No batch has that id."""
+
+    def __init__(self, batch_id: str) -> None:
+        super().__init__(f"batch {batch_id} not found", batch_id=batch_id)
+
+
+class JobStillActive(CorralError):
+    """The job has not finished; it cannot be deleted (cancel it first)."""
+
+    def __init__(self, job_id: str, status: str) -> None:
+        super().__init__(f"job {job_id} is still {status}; cancel it before deleting",
+                         job_id=job_id, status=status)
 
 
 class JobAlreadyFinished(CorralError):

@@ -1,15 +1,43 @@
-"""``JobHandle``: what ``enqueue`` returns, a job id with the app to ask about it."""
+"""Handles: what ``enqueue`` and ``batch`` return, an id with the app to ask about it."""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from corral import errors
+from corral.batch import Batch
 from corral.job import Job, JobEvent
 
 if TYPE_CHECKING:
     from corral.app import Corral
+
+
+class BatchHandle:
+    """A reference to one batch and the handles of its jobs."""
+
+    def __init__(self, app: Corral, batch_id: str, jobs: list[JobHandle]) -> None:
+        self.app = app
+        self.id = batch_id
+        self.jobs = jobs
+
+    def __repr__(self) -> str:
+        return f"<BatchHandle {self.id} jobs={len(self.jobs)}>"
+
+    def refresh(self) -> Batch:
+        return self.app.get_batch(self.id)
+
+    def cancel(self, *, reason: str | None = None, force: bool = False) -> dict[str, Any]:
+        return self.app.cancel_batch(self.id, reason=reason, force=force)
+
+    def wait(self, timeout: float | None = None, *, poll: float = 0.2) -> Batch:
+        """Block until no job of the batch is active; ``JobWaitTimeout`` after ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not (batch := self.refresh()).is_finished:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise errors.JobWaitTimeout(self.id, batch.state, timeout or 0.0)
+            time.sleep(min(poll, 0.05))
+        return batch
 
 
 class JobHandle:

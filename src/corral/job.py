@@ -68,6 +68,8 @@ class Job:
     result: JSON = None
     batch_id: str | None = None
     limit_key: str | None = None
+    key_limit: int | None = None
+    """How many jobs with this ``limit_key`` may run at once (``None``: no limit)."""
     unique_key: str | None = None
     meta: dict[str, JSON] = field(default_factory=dict)
     stalled_at: datetime | None = None
@@ -124,6 +126,7 @@ class NewJob:
     timeout: float | None = None
     batch_id: str | None = None
     limit_key: str | None = None
+    key_limit: int | None = None
     unique_key: str | None = None
     meta: dict[str, JSON] = field(default_factory=dict)
     args_json: str | None = None

@@ -40,6 +40,8 @@ class TaskOptions:
     retry_on: tuple[type[BaseException], ...] = (Exception,)
     stall_after: float | None = None
     on_stall: OnStall = "report"
+    key_limit: int | None = None
+    """Default per-key limit for jobs given a ``limit_key`` (e.g. 3 running per user)."""
 
     def __post_init__(self) -> None:
         if self.on_stall not in ON_STALL:
@@ -52,6 +54,7 @@ class TaskOptions:
             raise errors.ConfigError(f"isolation must be one of {ISOLATIONS}")
         if len(set(self.phases)) != len(self.phases):
             raise errors.ConfigError("phases must be unique names")
+        _check_limit(self.key_limit, "key_limit")
 
 
 class Task:
@@ -83,7 +86,7 @@ class Task:
 @dataclass(frozen=True)
 class Signature:
     """A task, its JSON arguments and per-call options (``queue``, ``priority``, ``delay``,
-    ``run_at``, ``meta``)."""
+    ``run_at``, ``meta``, ``unique_key``, ``limit_key``, ``key_limit``)."""
 
     task: Task
     args: tuple[JSON, ...] = ()
@@ -92,6 +95,9 @@ class Signature:
     priority: int | None = None
     run_at: datetime | None = None
     meta: dict[str, JSON] = field(default_factory=dict)
+    unique_key: str | None = None
+    limit_key: str | None = None
+    key_limit: int | None = None
 
     def set(
         self,
@@ -101,8 +107,19 @@ class Signature:
         run_at: datetime | None = None,
         delay: str | float | None = None,
         meta: dict[str, JSON] | None = None,
+        unique_key: str | None = None,
+        limit_key: str | None = None,
+        key_limit: int | None = None,
     ) -> Signature:
-        """A copy with per-call options; ``delay`` is a duration (``30``, ``"5m"``)."""
+        """A copy with per-call options; ``delay`` is a duration (``30``, ``"5m"``).
+
+        ``unique_key``: while an active job holds this key, enqueueing returns that job
+        instead of a new one. ``limit_key`` + ``key_limit``: at most ``key_limit`` jobs with
+        the same ``limit_key`` run at once, across every worker; the rest wait."""
+        _check_limit(key_limit, "key_limit")
+        for name, key in (("unique_key", unique_key), ("limit_key", limit_key)):
+            if key is not None and (not isinstance(key, str) or not key):
+                raise errors.ConfigError(f"{name} must be a non-empty string")
         if run_at is not None and delay is not None:
             raise errors.ConfigError("give run_at or delay, not both")
         if delay is not None:
@@ -111,7 +128,8 @@ class Signature:
         if run_at is not None and run_at.tzinfo is None:
             raise errors.ConfigError("run_at must be timezone-aware")
         changes: dict[str, Any] = {"queue": queue, "priority": priority, "run_at": run_at,
-                                   "meta": meta}
+                                   "meta": meta, "unique_key": unique_key,
+                                   "limit_key": limit_key, "key_limit": key_limit}
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def enqueue(self) -> JobHandle:
@@ -132,8 +150,15 @@ class Signature:
             priority=options.priority if self.priority is None else int(self.priority),
             max_attempts=options.max_attempts, run_at=self.run_at, timeout=options.timeout,
             batch_id=batch_id, meta=meta, args_json=args_json, kwargs_json=kwargs_json,
-            meta_json=meta_json,
+            meta_json=meta_json, unique_key=self.unique_key, limit_key=self.limit_key,
+            key_limit=(self.key_limit or options.key_limit) if self.limit_key else None,
         )
+
+
+def _check_limit(value: int | None, name: str) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                              or value < 1):
+        raise errors.ConfigError(f"{name} must be an integer >= 1")
 
 
 def _json_text(value: Any, what: str) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from corral.batch import Batch, NewBatch
 from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
 from corral.status import JobStatus
@@ -31,6 +32,8 @@ class JobFilter:
     task: str | None = None
     batch_id: str | None = None
     ids: tuple[str, ...] | None = None
+    limit_key: str | None = None
+    created_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,15 @@ class StatusChange:
     @property
     def changed(self) -> bool:
         return self.from_status != self.to_status
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """What a delete did to one job: active jobs are refused (``deleted`` False)."""
+
+    job_id: str
+    status: JobStatus
+    deleted: bool
 
 
 @dataclass(frozen=True)
@@ -180,9 +192,14 @@ class Store(Protocol):
 
     # -- jobs ---------------------------------------------------------------------------
 
-    def enqueue_jobs(self, jobs: Sequence[NewJob], *, actor: str | None = None) -> list[Job]:
+    def enqueue_jobs(self, jobs: Sequence[NewJob], *, actor: str | None = None,
+                     batch: NewBatch | None = None) -> list[Job]:
         """Insert all ``jobs`` in one transaction (all or none): ``-> queued``, or
-        ``-> scheduled`` when ``run_at`` is in the future. Wakes workers on their queues."""
+        ``-> scheduled`` when ``run_at`` is in the future. Wakes workers on their queues.
+        With ``batch``, the batch row is inserted in the same transaction.
+
+        A job whose ``unique_key`` an active job already holds is not inserted: that job is
+        returned in its place (atomic under concurrent enqueuers: a partial unique index)."""
 
     def claim_jobs(self, worker_id: str, queues: Sequence[str], limit: int) -> list[Job]:
         """Move up to ``limit`` due jobs ``queued -> running`` for ``worker_id``, highest
@@ -244,8 +261,23 @@ class Store(Protocol):
     def get_job(self, job_id: str) -> Job | None:
         """One job, or None."""
 
-    def list_jobs(self, where: JobFilter, *, limit: int = 100) -> list[Job]:
-        """Jobs matching ``where``, newest first."""
+    def list_jobs(self, where: JobFilter, *, limit: int | None = 100) -> list[Job]:
+        """Jobs matching ``where``, newest first (all of them with ``limit=None``)."""
+
+    def get_batch(self, batch_id: str) -> Batch | None:
+        """The batch with its counts per status and progress; None if unknown."""
+
+    def complete_batches(self, *, actor: str) -> list[str]:
+        """Enqueue the ``on_complete`` job of every batch whose jobs have all finished,
+        once per batch (a guarded UPDATE on the batch row); returns the new jobs' ids."""
+
+    def delete_jobs(self, ids: Sequence[str]) -> list[Deletion]:
+        """Delete finished jobs (their trail rows cascade) in one transaction. Active jobs
+        are refused (``deleted=False``). Unknown ids are absent."""
+
+    def prune_jobs(self, *, completed_before: datetime, failed_before: datetime) -> int:
+        """Retention: delete completed jobs finished before ``completed_before`` and
+        failed or cancelled ones finished before ``failed_before``; returns how many."""
 
     def job_events(self, job_id: str) -> list[JobEvent]:
         """The audit trail of one job, oldest first."""

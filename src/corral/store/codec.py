@@ -35,7 +35,8 @@ def job_from_row(row: Any, time: TimeDecoder, json_value: JsonDecoder) -> Job:
         cancel_reason=row["cancel_reason"], cancelled_by=row["cancelled_by"],
         error=JobError(**error) if error else None,
         result=json_value(row["result"]) if row["result"] is not None else None,
-        batch_id=row["batch_id"], limit_key=row["limit_key"], unique_key=row["unique_key"],
+        batch_id=row["batch_id"], limit_key=row["limit_key"], key_limit=row["key_limit"],
+        unique_key=row["unique_key"],
         meta=json_value(row["meta"]), stalled_at=time(row["stalled_at"]),
         unresponsive_at=time(row["unresponsive_at"]),
     )
@@ -49,5 +50,5 @@ def job_from_new(job: NewJob, status: str, run_at: datetime | None,
         kwargs=dict(job.kwargs), queue=job.queue, priority=job.priority,
         max_attempts=job.max_attempts, run_at=run_at, created_at=created_at,
         timeout=job.timeout, batch_id=job.batch_id, limit_key=job.limit_key,
-        unique_key=job.unique_key, meta=dict(job.meta),
+        key_limit=job.key_limit, unique_key=job.unique_key, meta=dict(job.meta),
     )

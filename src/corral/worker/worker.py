@@ -28,6 +28,7 @@ import corral
 from corral.app import Corral
 from corral.context import Context
 from corral.job import Job
+from corral.maintenance.housekeeper import Housekeeper
 from corral.maintenance.reaper import Reaper
 from corral.outcome import Outcome, OutcomeKind
 from corral.store.base import FinishResult, WorkerInfo
@@ -102,9 +103,12 @@ class Worker:
         self.reaper = Reaper(store, lease=settings.lease,
                              heartbeat_interval=settings.heartbeat_interval,
                              actor=f"reaper:{self.id}")
+        self.housekeeper = Housekeeper(store, keep_completed=settings.keep_completed,
+                                       keep_failed=settings.keep_failed,
+                                       actor=f"housekeeper:{self.id}")
         self.watchdog = Watchdog(store, self._executions, cancel_grace=settings.cancel_grace)
         self._services = (self.recorder, self.heartbeat, self.notifications, self.claimer,
-                          self.reaper, self.watchdog)
+                          self.reaper, self.housekeeper, self.watchdog)
         for service in self._services:
             service.start()
         self._started = True
@@ -122,7 +126,7 @@ class Worker:
         if not (wait and self.wait_idle(timeout)):
             self._hand_back()
         for service in (self.claimer, self.heartbeat, self.notifications, self.reaper,
-                        self.watchdog):
+                        self.housekeeper, self.watchdog):
             service.stop()
         self.recorder.stop()
         self.recorder.join(timeout=5)

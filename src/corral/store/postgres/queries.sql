@@ -5,19 +5,24 @@
 
 -- name: insert_jobs
 -- One statement, one round trip: every job of a JSON array (status from run_at), its
--- "enqueued" trail row, and one NOTIFY per queue that got ready jobs.
+-- "enqueued" trail row, and one NOTIFY per queue that got ready jobs. A job whose
+-- unique_key an active job holds is skipped (absent from the result).
 WITH inserted AS (
     INSERT INTO jobs (id, task, args, kwargs, queue, priority, status, max_attempts, run_at,
-                      created_at, timeout, batch_id, limit_key, unique_key, meta)
+                      created_at, timeout, batch_id, limit_key, key_limit, unique_key, meta)
     SELECT j.id, j.task, j.args, j.kwargs, j.queue, j.priority,
            CASE WHEN COALESCE(to_timestamp(j.run_at), now()) > now() THEN 'scheduled'
                 ELSE 'queued' END,
            j.max_attempts, COALESCE(to_timestamp(j.run_at), now()), now(), j.timeout,
-           j.batch_id, j.limit_key, j.unique_key, j.meta
+           j.batch_id, j.limit_key, j.key_limit, j.unique_key, j.meta
     FROM jsonb_to_recordset(%(jobs)s::jsonb) AS j(
         id text, task text, args jsonb, kwargs jsonb, queue text, priority integer,
         max_attempts integer, run_at double precision, timeout double precision,
-        batch_id text, limit_key text, unique_key text, meta jsonb)
+        batch_id text, limit_key text, key_limit integer, unique_key text, meta jsonb)
+    ON CONFLICT (unique_key)
+        WHERE unique_key IS NOT NULL
+          AND status IN ('scheduled', 'queued', 'running', 'cancelling')
+        DO NOTHING
     RETURNING id, status, queue, run_at, created_at
 ), trail AS (
     INSERT INTO job_events (job_id, at, kind, actor, to_status)
@@ -185,8 +190,68 @@ WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
   AND (%(queue)s::text IS NULL OR queue = %(queue)s::text)
   AND (%(task)s::text IS NULL OR task = %(task)s::text)
   AND (%(batch_id)s::text IS NULL OR batch_id = %(batch_id)s::text)
+  AND (%(limit_key)s::text IS NULL OR limit_key = %(limit_key)s::text)
+  AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s::timestamptz)
 ORDER BY id DESC
 LIMIT %(limit)s;
+
+-- name: unique_holders
+-- The active job holding each of a list of unique keys.
+SELECT * FROM jobs
+WHERE unique_key = ANY(%(keys)s::text[])
+  AND status IN ('scheduled', 'queued', 'running', 'cancelling');
+
+-- name: insert_batch
+INSERT INTO batches (id, name, created_at, on_complete)
+VALUES (%(id)s, %(name)s, now(), %(on_complete)s);
+
+-- name: get_batch
+SELECT * FROM batches WHERE id = %(id)s;
+
+-- name: batch_counts
+-- Jobs of a batch per status, with the sum of their progress ratios.
+SELECT status, count(*) AS jobs,
+       sum(CASE WHEN progress_total > 0 THEN least(progress_current / progress_total, 1.0)
+                ELSE 0 END) AS ratio_sum
+FROM jobs WHERE batch_id = %(id)s GROUP BY status;
+
+-- name: finished_batches
+-- Batches with an on_complete job not yet enqueued and no active job left; the guarded
+-- UPDATE (completed_at IS NULL) makes each one happen once however many workers look.
+UPDATE batches AS b SET completed_at = now()
+WHERE on_complete IS NOT NULL AND completed_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM jobs AS j WHERE j.batch_id = b.id
+                  AND j.status IN ('scheduled', 'queued', 'running', 'cancelling'))
+RETURNING id, on_complete;
+
+-- name: any_finished_batch
+SELECT EXISTS (
+    SELECT 1 FROM batches AS b
+    WHERE on_complete IS NOT NULL AND completed_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM jobs AS j WHERE j.batch_id = b.id
+                      AND j.status IN ('scheduled', 'queued', 'running', 'cancelling'))
+) AS found;
+
+-- name: delete_finished
+-- Delete the listed jobs that are finished (trail rows cascade); report every listed job.
+WITH listed AS (
+    SELECT id, status FROM jobs WHERE id = ANY(%(ids)s::text[]) FOR UPDATE
+), deleted AS (
+    DELETE FROM jobs WHERE id IN (SELECT id FROM listed
+                                  WHERE status IN ('completed', 'failed', 'cancelled'))
+    RETURNING id
+)
+SELECT listed.id, listed.status, deleted.id IS NOT NULL AS deleted
+FROM listed LEFT JOIN deleted ON deleted.id = listed.id;
+
+-- name: prune_jobs
+-- Retention: finished jobs older than their status's keep period, a chunk at a time.
+DELETE FROM jobs
+WHERE id IN (SELECT id FROM jobs
+             WHERE status IN ('completed', 'failed', 'cancelled')
+               AND finished_at < CASE status WHEN 'completed' THEN %(completed_before)s
+                                             ELSE %(failed_before)s END
+             LIMIT %(chunk)s);
 
 -- name: job_events
 -- The audit trail of one job, oldest first.

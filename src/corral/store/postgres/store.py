@@ -25,6 +25,8 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from corral import errors
+from corral.batch import Batch, NewBatch, batch_from_counts, on_complete_job, on_complete_json
+from corral.ids import uuid7
 from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
 from corral.status import IN_FLIGHT, PENDING, JobStatus
@@ -32,6 +34,7 @@ from corral.store import base, codec, migrate, trail
 from corral.store.postgres import connection, listener
 
 Q = migrate.load_queries("corral.store.postgres")
+PRUNE_CHUNK = 5000  # rows deleted per retention statement
 MIGRATIONS = migrate.load_migrations("corral.store.postgres")
 RETRIES = 8
 IDS_PER_NOTIFY = 100  # NOTIFY payloads must stay under 8000 bytes
@@ -138,16 +141,41 @@ class PostgresStore:
     # -- jobs -------------------------------------------------------------------------
 
     @reconnecting
-    def enqueue_jobs(self, jobs: Sequence[NewJob], *, actor: str | None = None) -> list[Job]:
+    def enqueue_jobs(self, jobs: Sequence[NewJob], *, actor: str | None = None,
+                     batch: NewBatch | None = None) -> list[Job]:
+        if not jobs and batch is None:
+            return []
+        if batch is None and not any(job.unique_key for job in jobs):
+            with self._pool.connection() as conn:  # the common case: one statement
+                return self._insert_jobs(cast(Conn, conn), jobs, actor)
+        with self._write() as conn:
+            if batch is not None:
+                conn.execute(Q["insert_batch"], {
+                    "id": batch.id, "name": batch.name,
+                    "on_complete": json.dumps(on_complete_json(batch.on_complete))
+                    if batch.on_complete else None,
+                })
+            return self._insert_jobs(conn, jobs, actor)
+
+    def _insert_jobs(self, conn: Conn, jobs: Sequence[NewJob], actor: str | None) -> list[Job]:
+        """Inserts ``jobs`` (with trail rows and NOTIFY); a job whose ``unique_key`` an active
+        job holds comes back as that job. Inside a transaction, the partial unique index
+        makes a concurrent enqueuer of the same key wait for ours, then skip."""
         if not jobs:
             return []
-        payload = json.dumps([_new_job_json(job) for job in jobs])
-        inserted = {row["id"]: row for row in self._read("insert_jobs", {
-            "jobs": payload, "actor": actor, "channel": self.target.channel,
+        inserted = {row["id"]: row for row in conn.execute(Q["insert_jobs"], {
+            "jobs": json.dumps([_new_job_json(job) for job in jobs]), "actor": actor,
+            "channel": self.target.channel,
         })}
+        skipped = {job.unique_key for job in jobs if job.id not in inserted and job.unique_key}
+        holders = {row["unique_key"]: _job(row) for row in conn.execute(
+            Q["unique_holders"], {"keys": list(skipped)})} if skipped else {}
+        if skipped - holders.keys():
+            raise errors.StoreError("a unique job finished while enqueueing; try again")
         return [
             codec.job_from_new(job, inserted[job.id]["status"], _utc(inserted[job.id]["run_at"]),
                                _utc(inserted[job.id]["created_at"]))
+            if job.id in inserted else holders[job.unique_key]
             for job in jobs
         ]
 
@@ -343,14 +371,59 @@ class PostgresStore:
         return _job(rows[0]) if rows else None
 
     @reconnecting
-    def list_jobs(self, where: base.JobFilter, *, limit: int = 100) -> list[Job]:
+    def list_jobs(self, where: base.JobFilter, *, limit: int | None = 100) -> list[Job]:
         rows = self._read("list_jobs", {
             "statuses": [str(s) for s in where.statuses] if where.statuses else None,
             "ids": list(where.ids) if where.ids is not None else None,
             "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
+            "limit_key": where.limit_key, "created_before": where.created_before,
             "limit": limit,
         })
         return [_job(row) for row in rows]
+
+    # -- batches, deletion, retention ----------------------------------------------------
+
+    @reconnecting
+    def get_batch(self, batch_id: str) -> Batch | None:
+        found = self._read("get_batch", {"id": batch_id})
+        if not found:
+            return None
+        row = found[0]
+        counts = [(r["status"], r["jobs"], r["ratio_sum"])
+                  for r in self._read("batch_counts", {"id": batch_id})]
+        return batch_from_counts(row["id"], row["name"], _utc(row["created_at"]),
+                                 _utc(row["completed_at"]), counts)
+
+    @reconnecting
+    def complete_batches(self, *, actor: str) -> list[str]:
+        if not self._read("any_finished_batch", {})[0]["found"]:
+            return []
+        with self._write() as conn:
+            jobs = [on_complete_job(row["on_complete"], uuid7(), row["id"])
+                    for row in conn.execute(Q["finished_batches"]).fetchall()]
+            self._insert_jobs(conn, jobs, actor)
+        return [job.id for job in jobs]
+
+    @reconnecting
+    def delete_jobs(self, ids: Sequence[str]) -> list[base.Deletion]:
+        if not ids:
+            return []
+        with self._write() as conn:
+            rows = conn.execute(Q["delete_finished"], {"ids": list(ids)}).fetchall()
+        return [base.Deletion(row["id"], JobStatus(row["status"]), row["deleted"])
+                for row in rows]
+
+    @reconnecting
+    def prune_jobs(self, *, completed_before: datetime, failed_before: datetime) -> int:
+        pruned = 0
+        while True:  # in chunks, so no transaction holds many row locks for long
+            with self._pool.connection() as conn:
+                deleted = conn.execute(Q["prune_jobs"], {
+                    "completed_before": completed_before, "failed_before": failed_before,
+                    "chunk": PRUNE_CHUNK}).rowcount
+            pruned += deleted
+            if deleted < PRUNE_CHUNK:
+                return pruned
 
     @reconnecting
     def job_events(self, job_id: str) -> list[JobEvent]:
@@ -454,7 +527,8 @@ def _new_job_json(job: NewJob) -> dict[str, Any]:
         "id": job.id, "task": job.task, "args": job.args, "kwargs": job.kwargs,
         "queue": job.queue, "priority": job.priority, "max_attempts": job.max_attempts,
         "run_at": _epoch(job.run_at), "timeout": job.timeout, "batch_id": job.batch_id,
-        "limit_key": job.limit_key, "unique_key": job.unique_key, "meta": job.meta,
+        "limit_key": job.limit_key, "key_limit": job.key_limit,
+        "unique_key": job.unique_key, "meta": job.meta,
     }
 
 

@@ -3,11 +3,63 @@
 -- read with json_each so one statement covers any number of jobs.
 
 -- name: insert_job
--- Insert one new job (run inside the enqueue transaction, once per job).
+-- Insert one new job (run inside the enqueue transaction, once per job); a job whose
+-- unique_key an active job holds is skipped (the caller returns the holder).
 INSERT INTO jobs (id, task, args, kwargs, queue, priority, status, max_attempts, run_at,
-                  created_at, timeout, batch_id, limit_key, unique_key, meta)
+                  created_at, timeout, batch_id, limit_key, key_limit, unique_key, meta)
 VALUES (:id, :task, :args, :kwargs, :queue, :priority, :status, :max_attempts, :run_at,
-        :created_at, :timeout, :batch_id, :limit_key, :unique_key, :meta);
+        :created_at, :timeout, :batch_id, :limit_key, :key_limit, :unique_key, :meta)
+ON CONFLICT (unique_key)
+    WHERE unique_key IS NOT NULL AND status IN ('scheduled', 'queued', 'running', 'cancelling')
+    DO NOTHING;
+
+-- name: unique_holders
+-- The active job holding each of a list of unique keys.
+SELECT id, unique_key FROM jobs
+WHERE unique_key IN (SELECT value FROM json_each(:keys))
+  AND status IN ('scheduled', 'queued', 'running', 'cancelling');
+
+-- name: insert_batch
+INSERT INTO batches (id, name, created_at, on_complete)
+VALUES (:id, :name, :created_at, :on_complete);
+
+-- name: get_batch
+SELECT * FROM batches WHERE id = :id;
+
+-- name: batch_counts
+-- Jobs of a batch per status, with the sum of their progress ratios.
+SELECT status, count(*) AS jobs,
+       sum(CASE WHEN progress_total > 0 THEN min(progress_current / progress_total, 1.0)
+                ELSE 0 END) AS ratio_sum
+FROM jobs WHERE batch_id = :id GROUP BY status;
+
+-- name: finished_batches
+-- Batches with an on_complete job not yet enqueued and no active job left.
+SELECT id, on_complete FROM batches AS b
+WHERE on_complete IS NOT NULL AND completed_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM jobs AS j WHERE j.batch_id = b.id
+                  AND j.status IN ('scheduled', 'queued', 'running', 'cancelling'));
+
+-- name: close_batch
+UPDATE batches SET completed_at = :now WHERE id = :id AND completed_at IS NULL;
+
+-- name: statuses_for_delete
+SELECT id, status FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: delete_finished
+-- Delete the listed jobs that are finished; trail rows go with them (ON DELETE CASCADE).
+DELETE FROM jobs
+WHERE id IN (SELECT value FROM json_each(:ids))
+  AND status IN ('completed', 'failed', 'cancelled');
+
+-- name: prune_jobs
+-- Retention: finished jobs older than their status's keep period.
+DELETE FROM jobs
+WHERE id IN (SELECT id FROM jobs
+             WHERE status IN ('completed', 'failed', 'cancelled')
+               AND finished_at < CASE status WHEN 'completed' THEN :completed_before
+                                             ELSE :failed_before END
+             LIMIT :chunk);
 
 -- name: insert_event
 -- Append one row to the audit trail.
@@ -110,6 +162,9 @@ RETURNING id, status, worker_id;
 -- The distinct queues of the jobs in a JSON array of ids.
 SELECT DISTINCT queue FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
 
+-- name: jobs_by_ids
+SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
+
 -- name: get_job
 -- One job by id.
 SELECT * FROM jobs WHERE id = :id;
@@ -122,6 +177,8 @@ WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:queue IS NULL OR queue = :queue)
   AND (:task IS NULL OR task = :task)
   AND (:batch_id IS NULL OR batch_id = :batch_id)
+  AND (:limit_key IS NULL OR limit_key = :limit_key)
+  AND (:created_before IS NULL OR created_at < :created_before)
 ORDER BY id DESC
 LIMIT :limit;
 

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from corral import errors
+from corral.batch import Batch, NewBatch, batch_from_counts, on_complete_job, on_complete_json
+from corral.ids import uuid7
 from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
 from corral.status import IN_FLIGHT, PENDING, JobStatus
@@ -34,6 +36,7 @@ MIN_SQLITE = (3, 38, 0)  # ->> operator; RETURNING and UPDATE ... FROM are older
 BUSY_TIMEOUT_MS = 5000
 LOCK_RETRY_DEADLINE = 120.0  # seconds of retrying a busy database before giving up
 DOORBELL_HORIZON = 60.0  # workers silent longer than this are not rung
+PRUNE_CHUNK = 5000  # rows deleted per retention transaction
 
 
 @dataclass
@@ -170,22 +173,52 @@ class SQLiteStore:
 
     # -- jobs -------------------------------------------------------------------------
 
-    def enqueue_jobs(self, jobs: Sequence[NewJob], *, actor: str | None = None) -> list[Job]:
-        if not jobs:
+    def enqueue_jobs(self, jobs: Sequence[NewJob], *, actor: str | None = None,
+                     batch: NewBatch | None = None) -> list[Job]:
+        if not jobs and batch is None:
             return []
         with self._write() as tx:
-            rows = [_new_job_row(job, tx.now) for job in jobs]
-            tx.conn.executemany(Q["insert_job"], rows)
-            tx.add_events([
-                trail.event(row["id"], "enqueued", actor=actor, to_status=row["status"])
-                for row in rows
-            ])
-            self._ring_queues(tx, {row["queue"] for row in rows
-                                   if row["status"] == JobStatus.QUEUED})
+            if batch is not None:
+                tx.conn.execute(Q["insert_batch"], {
+                    "id": batch.id, "name": batch.name, "created_at": tx.now,
+                    "on_complete": json.dumps(on_complete_json(batch.on_complete))
+                    if batch.on_complete else None,
+                })
+            rows, holders = self._insert_jobs(tx, jobs, actor)
+            held = {row["id"]: _job(row) for row in tx.conn.execute(
+                Q["jobs_by_ids"], {"ids": json.dumps(list(set(holders.values())))})
+            } if holders else {}
         return [
+            held[holders[job.id]] if job.id in holders else
             codec.job_from_new(job, row["status"], _dt(row["run_at"]), _dt(row["created_at"]))
             for job, row in zip(jobs, rows, strict=True)
         ]
+
+    def _insert_jobs(self, tx: _Transaction, jobs: Sequence[NewJob], actor: str | None,
+                     ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """Inserts ``jobs`` with their trail rows; returns the rows and, for jobs not
+        inserted because an active job holds their ``unique_key``, new id -> holder id."""
+        rows = [_new_job_row(job, tx.now) for job in jobs]
+        tx.conn.executemany(Q["insert_job"], rows)
+        holders = self._unique_holders(tx, rows)
+        inserted = [row for row in rows if row["id"] not in holders]
+        tx.add_events([
+            trail.event(row["id"], "enqueued", actor=actor, to_status=row["status"])
+            for row in inserted
+        ])
+        self._ring_queues(tx, {row["queue"] for row in inserted
+                               if row["status"] == JobStatus.QUEUED})
+        return rows, holders
+
+    @staticmethod
+    def _unique_holders(tx: _Transaction, rows: list[dict[str, Any]]) -> dict[str, str]:
+        keys = {row["unique_key"] for row in rows if row["unique_key"] is not None}
+        if not keys:
+            return {}
+        holder = {key: job_id for job_id, key in tx.conn.execute(
+            Q["unique_holders"], {"keys": json.dumps(list(keys))})}
+        return {row["id"]: holder[row["unique_key"]] for row in rows
+                if row["unique_key"] is not None and holder[row["unique_key"]] != row["id"]}
 
     def claim_jobs(self, worker_id: str, queues: Sequence[str], limit: int) -> list[Job]:
         if limit <= 0 or not queues:
@@ -415,14 +448,61 @@ class SQLiteStore:
         rows = self._read("get_job", {"id": job_id})
         return _job(rows[0]) if rows else None
 
-    def list_jobs(self, where: base.JobFilter, *, limit: int = 100) -> list[Job]:
+    def list_jobs(self, where: base.JobFilter, *, limit: int | None = 100) -> list[Job]:
         rows = self._read("list_jobs", {
             "statuses": json.dumps(list(where.statuses)) if where.statuses else None,
             "ids": json.dumps(list(where.ids)) if where.ids is not None else None,
             "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
-            "limit": limit,
+            "limit_key": where.limit_key, "created_before": _ts(where.created_before),
+            "limit": -1 if limit is None else limit,
         })
         return [_job(row) for row in rows]
+
+    # -- batches, deletion, retention ----------------------------------------------------
+
+    def get_batch(self, batch_id: str) -> Batch | None:
+        found = self._read("get_batch", {"id": batch_id})
+        if not found:
+            return None
+        row = found[0]
+        counts = [(r["status"], r["jobs"], r["ratio_sum"])
+                  for r in self._read("batch_counts", {"id": batch_id})]
+        return batch_from_counts(row["id"], row["name"], _dt(row["created_at"]),
+                                 _dt(row["completed_at"]), counts)
+
+    def complete_batches(self, *, actor: str) -> list[str]:
+        if not self._read("finished_batches", {}):
+            return []
+        made = []
+        with self._write() as tx:
+            for row in tx.conn.execute(Q["finished_batches"]).fetchall():
+                if tx.conn.execute(Q["close_batch"], {"id": row["id"], "now": tx.now}).rowcount:
+                    job = on_complete_job(json.loads(row["on_complete"]), uuid7(), row["id"])
+                    self._insert_jobs(tx, [job], actor)
+                    made.append(job.id)
+        return made
+
+    def delete_jobs(self, ids: Sequence[str]) -> list[base.Deletion]:
+        if not ids:
+            return []
+        params = {"ids": json.dumps(list(ids))}
+        with self._write() as tx:
+            before = tx.conn.execute(Q["statuses_for_delete"], params).fetchall()
+            tx.conn.execute(Q["delete_finished"], params)
+        return [base.Deletion(row["id"], JobStatus(row["status"]),
+                              JobStatus(row["status"]).is_terminal) for row in before]
+
+    def prune_jobs(self, *, completed_before: datetime, failed_before: datetime) -> int:
+        pruned = 0
+        while True:  # in chunks, so the write lock is never held for long
+            with self._write() as tx:
+                deleted = tx.conn.execute(Q["prune_jobs"], {
+                    "completed_before": completed_before.timestamp(),
+                    "failed_before": failed_before.timestamp(), "chunk": PRUNE_CHUNK,
+                }).rowcount
+            pruned += deleted
+            if deleted < PRUNE_CHUNK:
+                return pruned
 
     def job_events(self, job_id: str) -> list[JobEvent]:
         return [
@@ -598,7 +678,8 @@ def _new_job_row(job: NewJob, now: float) -> dict[str, Any]:
         "status": JobStatus.SCHEDULED if run_at > now else JobStatus.QUEUED,
         "max_attempts": job.max_attempts, "run_at": run_at, "created_at": now,
         "timeout": job.timeout, "batch_id": job.batch_id, "limit_key": job.limit_key,
-        "unique_key": job.unique_key, "meta": job.meta_json or json.dumps(job.meta),
+        "key_limit": job.key_limit, "unique_key": job.unique_key,
+        "meta": job.meta_json or json.dumps(job.meta),
     }
 
 
