@@ -60,6 +60,14 @@ def register(app: corral.Corral) -> SimpleNamespace:
         time.sleep(ms / 1000)
         return ms
 
+    @app.task(name="interval")
+    def interval(ctx: corral.Context, ms: float = 30.0) -> None:
+        """Records when it ran (start and end, wall clock) with its limit key, so tests can
+        compute the most jobs that ever ran at once."""
+        started = time.time()
+        time.sleep(ms / 1000)
+        mark(ctx.job_id, "interval", f"{started} {time.time()} {ctx.job.limit_key or ''}")
+
     @app.task(name="ticker", phases=["ingest", "digest", "commit"])
     def ticker(ctx: corral.Context, name: str, steps: int = 20, step: float = 0.01) -> dict:
         mark(ctx.job_id, "started")
@@ -123,6 +131,7 @@ def register(app: corral.Corral) -> SimpleNamespace:
     return SimpleNamespace(
         noop=noop, record=record, chaos=chaos, survivor=survivor, quick=quick, ticker=ticker,
         spin=spin, async_sleep=async_sleep, shielded=shielded, stubborn=stubborn, boom=boom,
+        interval=interval,
     )
 
 

@@ -18,6 +18,7 @@ from corral.job import Job, JobEvent
 from corral.maintenance.housekeeper import prune
 from corral.status import ACTIVE, JobStatus
 from corral.store import Store, open_store
+from corral.store.base import QueueInfo
 from corral.task import Isolation, OnStall, Signature, Task, TaskOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,6 +35,12 @@ def default_actor() -> str:
 
 def _duration(value: str | float | None, name: str) -> float | None:
     return None if value is None else config.parse_duration(value, name=name)
+
+
+def _queue_name(name: str) -> str:
+    if not isinstance(name, str) or not name:
+        raise errors.ConfigError("queue must be a non-empty string")
+    return name
 
 
 class Corral:
@@ -152,6 +159,28 @@ class Corral:
         new_jobs = [signature.to_new_job() for signature in signatures]
         jobs = self.store.enqueue_jobs(new_jobs, actor=default_actor())
         return [JobHandle(self, job) for job in jobs]
+
+    # -- queues --------------------------------------------------------------------------
+
+    def pause_queue(self, name: str) -> None:
+        """Stop starting jobs from ``name`` on every worker; running jobs go on."""
+        self.store.set_queue(_queue_name(name), paused=True)
+
+    def resume_queue(self, name: str) -> None:
+        self.store.set_queue(_queue_name(name), paused=False)
+
+    def set_queue_limit(self, name: str, concurrency: int | None) -> None:
+        """At most ``concurrency`` jobs of ``name`` run at once across every worker
+        (1 = sequential: one at a time); ``None`` removes the limit. Jobs over it wait."""
+        if concurrency is not None and (not isinstance(concurrency, int)
+                                        or isinstance(concurrency, bool) or concurrency < 1):
+            raise errors.ConfigError("concurrency must be an integer >= 1, or None")
+        self.store.set_queue(_queue_name(name), concurrency=concurrency,
+                             clear_concurrency=concurrency is None)
+
+    def queues(self) -> list[QueueInfo]:
+        """Every queue with active jobs or rules: limit, pause switch and depth."""
+        return self.store.queue_stats()
 
     # -- batches -------------------------------------------------------------------------
 

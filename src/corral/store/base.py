@@ -51,6 +51,18 @@ class StatusChange:
 
 
 @dataclass(frozen=True)
+class QueueInfo:
+    """A queue's rules and depth. ``concurrency`` None: no global limit."""
+
+    name: str
+    concurrency: int | None
+    paused: bool
+    queued: int = 0
+    scheduled: int = 0
+    running: int = 0
+
+
+@dataclass(frozen=True)
 class Deletion:
     """What a delete did to one job: active jobs are refused (``deleted`` False)."""
 
@@ -263,6 +275,15 @@ class Store(Protocol):
 
     def list_jobs(self, where: JobFilter, *, limit: int | None = 100) -> list[Job]:
         """Jobs matching ``where``, newest first (all of them with ``limit=None``)."""
+
+    def set_queue(self, name: str, *, concurrency: int | None = None,
+                  clear_concurrency: bool = False, paused: bool | None = None) -> None:
+        """Create or change a queue's rules (None keeps what is set). ``concurrency`` is a
+        global limit across every worker (1 = one job at a time); paused queues start
+        nothing (running jobs go on)."""
+
+    def queue_stats(self) -> list[QueueInfo]:
+        """Every queue with active jobs or rules: its rules and depth by status."""
 
     def get_batch(self, batch_id: str) -> Batch | None:
         """The batch with its counts per status and progress; None if unknown."""

@@ -49,6 +49,8 @@ SELECT pg_notify(%(channel)s, %(payload)s);
 -- One statement, one round trip: due scheduled jobs -> queued; then up to %(limit)s queued
 -- jobs on the worker's queues -> running for it, best first; both written to the trail.
 -- (A job promoted here is claimed by the next call: both UPDATEs see the same snapshot.)
+-- Limited work is left to claim_limited: queues with rules (paused or a concurrency limit)
+-- and jobs with a key limit are passed over here, so this path needs no lock.
 WITH promoted AS (
     UPDATE jobs SET status = 'queued'
     WHERE id IN (SELECT id FROM jobs WHERE status = 'scheduled' AND run_at <= now()
@@ -69,6 +71,9 @@ WITH promoted AS (
         CROSS JOIN LATERAL (
             SELECT id, priority, run_at FROM jobs
             WHERE status = 'queued' AND queue = q.name AND run_at <= now()
+              AND (limit_key IS NULL OR key_limit IS NULL)
+              AND NOT EXISTS (SELECT 1 FROM queues AS rule WHERE rule.name = q.name
+                              AND (rule.paused OR rule.concurrency IS NOT NULL))
             ORDER BY priority DESC, run_at, id
             LIMIT %(limit)s
             FOR UPDATE SKIP LOCKED
@@ -85,6 +90,86 @@ WITH promoted AS (
     FROM claimed
 )
 SELECT * FROM claimed;
+
+-- name: limited_work
+-- Is there work only claim_limited may take: due jobs on a limited, unpaused queue, or
+-- due jobs with a key limit?
+SELECT EXISTS (
+           SELECT 1 FROM queues AS rule
+           WHERE rule.name = ANY(%(queues)s::text[]) AND NOT rule.paused
+             AND rule.concurrency IS NOT NULL
+             AND EXISTS (SELECT 1 FROM jobs WHERE status = 'queued' AND queue = rule.name
+                         AND run_at <= now()))
+    OR EXISTS (SELECT 1 FROM jobs
+               WHERE status = 'queued' AND limit_key IS NOT NULL AND key_limit IS NOT NULL
+                 AND queue = ANY(%(queues)s::text[]) AND run_at <= now()) AS found;
+
+-- name: queue_rules
+-- The limits and pause switches of a list of queues, with how many jobs each runs now.
+SELECT name, concurrency, paused,
+       (SELECT count(*) FROM jobs WHERE jobs.queue = queues.name
+        AND jobs.status IN ('running', 'cancelling')) AS running
+FROM queues WHERE name = ANY(%(queues)s::text[]);
+
+-- name: limited_candidates
+-- The best due jobs of ONE queue for claim_limited (all of them on a limited queue, else
+-- only keyed ones); jobs whose key is at its limit are passed over.
+SELECT id, queue, priority, run_at, limit_key, key_limit,
+       CASE WHEN limit_key IS NULL OR key_limit IS NULL THEN 0
+            ELSE (SELECT count(*) FROM jobs AS r WHERE r.limit_key = jobs.limit_key
+                  AND r.status IN ('running', 'cancelling')) END AS key_running
+FROM jobs
+WHERE status = 'queued' AND queue = %(queue)s AND run_at <= now()
+  AND (NOT %(keyed_only)s OR (limit_key IS NOT NULL AND key_limit IS NOT NULL))
+  AND (limit_key IS NULL OR key_limit IS NULL
+       OR (SELECT count(*) FROM jobs AS r WHERE r.limit_key = jobs.limit_key
+           AND r.status IN ('running', 'cancelling')) < key_limit)
+ORDER BY priority DESC, run_at, id
+LIMIT %(limit)s;
+
+-- name: claim_ids
+-- queued -> running for chosen jobs, with their trail rows.
+WITH claimed AS (
+    UPDATE jobs
+    SET status = 'running', worker_id = %(worker_id)s, attempt = attempt + 1,
+        started_at = now(), heartbeat_at = now(), finished_at = NULL, stalled_at = NULL,
+        unresponsive_at = NULL, phase = NULL, progress_current = 0, progress_total = NULL,
+        progress_message = NULL
+    WHERE status = 'queued' AND id = ANY(%(ids)s::text[])
+    RETURNING *
+), trail AS (
+    INSERT INTO job_events (job_id, at, kind, actor, from_status, to_status, data)
+    SELECT id, now(), 'claimed', %(worker_id)s, 'queued', 'running',
+           jsonb_build_object('attempt', attempt)
+    FROM claimed
+)
+SELECT * FROM claimed;
+
+-- name: set_queue
+-- Create or change a queue's rules; NULL arguments keep what is there.
+INSERT INTO queues (name, concurrency, paused, updated_at)
+VALUES (%(name)s, %(concurrency)s, COALESCE(%(paused)s, false), now())
+ON CONFLICT (name) DO UPDATE SET
+    concurrency = CASE WHEN %(clear_concurrency)s THEN NULL
+                       ELSE COALESCE(%(concurrency)s, queues.concurrency) END,
+    paused = COALESCE(%(paused)s, queues.paused),
+    updated_at = now();
+
+-- name: queue_stats
+-- Every queue that has active jobs or rules: depth by status, limit, pause switch.
+WITH depth AS (
+    SELECT queue AS name,
+           count(*) FILTER (WHERE status = 'queued') AS queued,
+           count(*) FILTER (WHERE status = 'scheduled') AS scheduled,
+           count(*) FILTER (WHERE status IN ('running', 'cancelling')) AS running
+    FROM jobs WHERE status IN ('scheduled', 'queued', 'running', 'cancelling')
+    GROUP BY queue
+)
+SELECT COALESCE(depth.name, queues.name) AS name, queues.concurrency,
+       COALESCE(queues.paused, false) AS paused, COALESCE(depth.queued, 0) AS queued,
+       COALESCE(depth.scheduled, 0) AS scheduled, COALESCE(depth.running, 0) AS running
+FROM depth FULL JOIN queues ON queues.name = depth.name
+ORDER BY 1;
 
 -- name: statuses_of
 -- Current status and holder of the jobs in a list of ids, locked for the transition.

@@ -30,11 +30,12 @@ from corral.ids import uuid7
 from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
 from corral.status import IN_FLIGHT, PENDING, JobStatus
-from corral.store import base, codec, migrate, trail
+from corral.store import base, codec, limits, migrate, trail
 from corral.store.postgres import connection, listener
 
 Q = migrate.load_queries("corral.store.postgres")
 PRUNE_CHUNK = 5000  # rows deleted per retention statement
+LIMITED_EVERY = 1.0  # seconds: the longest a worker goes without looking at limited work
 MIGRATIONS = migrate.load_migrations("corral.store.postgres")
 RETRIES = 8
 IDS_PER_NOTIFY = 100  # NOTIFY payloads must stay under 8000 bytes
@@ -74,6 +75,8 @@ class PostgresStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.target = connection.parse(url)
+        self._limits_lock = self.target.lock_key("::claim-limits")
+        self._limited_at = float("-inf")
         try:  # fail fast, with the server's reason, rather than after the pool's timeout
             psycopg.connect(self.target.conninfo, connect_timeout=5).close()
         except psycopg.Error as exc:
@@ -185,9 +188,38 @@ class PostgresStore:
             return []
         rows = self._read("claim_jobs", {"worker_id": worker_id, "queues": list(queues),
                                          "limit": limit})
+        if len(rows) < limit or time.monotonic() - self._limited_at > LIMITED_EVERY:
+            rows += self._claim_limited(worker_id, queues, limit - len(rows))
         jobs = [_job(row) for row in rows]
         jobs.sort(key=lambda job: (-job.priority, job.run_at or datetime.min, job.id))
         return jobs
+
+    def _claim_limited(self, worker_id: str, queues: Sequence[str],
+                       limit: int) -> list[dict[str, Any]]:
+        """Claims on limited queues and key-limited jobs, serialized by one advisory lock
+        per schema so the running counts read here are exact for every worker. Asked when
+        the plain claim left slots free, and at least every LIMITED_EVERY seconds so a
+        plain backlog cannot starve limited work."""
+        self._limited_at = time.monotonic()
+        if limit <= 0 or not self._read("limited_work", {"queues": list(queues)})[0]["found"]:
+            return []
+        with self._write() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._limits_lock,))
+            rules = {row["name"]: row for row in conn.execute(
+                Q["queue_rules"], {"queues": list(queues)})}
+            slots = {queue: limits.free_slots(rules.get(queue), limit)
+                     for queue in dict.fromkeys(queues)}
+            candidates = sorted(
+                (row for queue, free in slots.items() if free for row in conn.execute(
+                    Q["limited_candidates"], {"queue": queue, "limit": free,
+                                              "keyed_only": queue not in rules})),
+                key=lambda row: (-row["priority"], row["run_at"], row["id"]),
+            )
+            picked = [row["id"] for row in limits.pick(candidates, slots, limit)]
+            if not picked:
+                return []
+            return conn.execute(Q["claim_ids"], {"worker_id": worker_id,
+                                                 "ids": picked}).fetchall()
 
     @reconnecting
     def finish_jobs(self, outcomes: Sequence[Outcome]) -> list[base.FinishResult]:
@@ -380,6 +412,23 @@ class PostgresStore:
             "limit": limit,
         })
         return [_job(row) for row in rows]
+
+    # -- queues ------------------------------------------------------------------------
+
+    @reconnecting
+    def set_queue(self, name: str, *, concurrency: int | None = None,
+                  clear_concurrency: bool = False, paused: bool | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(Q["set_queue"], {"name": name, "concurrency": concurrency,
+                                          "clear_concurrency": clear_concurrency,
+                                          "paused": paused})
+            self._notify_queues(conn, {name})  # a resumed or widened queue may have work
+
+    @reconnecting
+    def queue_stats(self) -> list[base.QueueInfo]:
+        return [base.QueueInfo(row["name"], row["concurrency"], row["paused"], row["queued"],
+                               row["scheduled"], row["running"])
+                for row in self._read("queue_stats", {})]
 
     # -- batches, deletion, retention ----------------------------------------------------
 

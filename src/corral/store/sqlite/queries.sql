@@ -76,16 +76,57 @@ RETURNING id;
 -- Is anything claimable or due? A read, so idle workers poll without the write lock.
 SELECT EXISTS (SELECT 1 FROM jobs
                WHERE status = 'queued' AND queue IN (SELECT value FROM json_each(:queues))
+                 AND queue NOT IN (SELECT name FROM queues WHERE paused)
                  AND run_at <= :now)
     OR EXISTS (SELECT 1 FROM jobs WHERE status = 'scheduled' AND run_at <= :now);
 
 -- name: claim_candidates
 -- The best :limit due jobs of ONE queue: an ordered walk of the partial claim index, so
 -- the cost does not grow with the table (an IN list over queues would sort every row).
-SELECT id, priority, run_at FROM jobs
+-- Jobs whose limit_key is at its key_limit are passed over (they wait, never fail);
+-- key_running lets the caller count the jobs it takes in this same claim.
+SELECT id, queue, priority, run_at, limit_key, key_limit,
+       CASE WHEN limit_key IS NULL OR key_limit IS NULL THEN 0
+            ELSE (SELECT count(*) FROM jobs AS r WHERE r.limit_key = jobs.limit_key
+                  AND r.status IN ('running', 'cancelling')) END AS key_running
+FROM jobs
 WHERE status = 'queued' AND queue = :queue AND run_at <= :now
+  AND (limit_key IS NULL OR key_limit IS NULL
+       OR (SELECT count(*) FROM jobs AS r WHERE r.limit_key = jobs.limit_key
+           AND r.status IN ('running', 'cancelling')) < key_limit)
 ORDER BY priority DESC, run_at, id
 LIMIT :limit;
+
+-- name: queue_rules
+-- The limits and pause switches of a list of queues, with how many jobs each runs now.
+SELECT name, concurrency, paused,
+       (SELECT count(*) FROM jobs WHERE jobs.queue = queues.name
+        AND jobs.status IN ('running', 'cancelling')) AS running
+FROM queues WHERE name IN (SELECT value FROM json_each(:queues));
+
+-- name: set_queue
+-- Create or change a queue's rules; NULL arguments keep what is there.
+INSERT INTO queues (name, concurrency, paused, updated_at)
+VALUES (:name, :concurrency, COALESCE(:paused, 0), :now)
+ON CONFLICT (name) DO UPDATE SET
+    concurrency = CASE WHEN :clear_concurrency THEN NULL
+                       ELSE COALESCE(:concurrency, queues.concurrency) END,
+    paused = COALESCE(:paused, queues.paused),
+    updated_at = :now;
+
+-- name: queue_stats
+-- Every queue that has jobs or rules: depth by status, limit, pause switch.
+WITH names AS (SELECT DISTINCT queue AS name FROM jobs
+               WHERE status IN ('scheduled', 'queued', 'running', 'cancelling')
+               UNION SELECT name FROM queues)
+SELECT names.name, queues.concurrency, COALESCE(queues.paused, 0) AS paused,
+       (SELECT count(*) FROM jobs WHERE queue = names.name AND status = 'queued') AS queued,
+       (SELECT count(*) FROM jobs WHERE queue = names.name AND status = 'scheduled')
+           AS scheduled,
+       (SELECT count(*) FROM jobs WHERE queue = names.name
+        AND status IN ('running', 'cancelling')) AS running
+FROM names LEFT JOIN queues ON queues.name = names.name
+ORDER BY names.name;
 
 -- name: claim_jobs
 -- queued -> running for the chosen jobs (a JSON array of ids).

@@ -27,7 +27,7 @@ from corral.ids import uuid7
 from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
 from corral.status import IN_FLIGHT, PENDING, JobStatus
-from corral.store import base, codec, migrate, trail
+from corral.store import base, codec, limits, migrate, trail
 from corral.store.sqlite import doorbell, liveness
 
 Q = migrate.load_queries("corral.store.sqlite")
@@ -227,13 +227,14 @@ class SQLiteStore:
                                   "limit": limit, "now": time.time()}
         if not self._read("has_due_work", params)[0][0]:
             return []
-        with self._write() as tx:
+        with self._write() as tx:  # claims are serialized here, so limits hold
             promoted = tx.conn.execute(Q["promote_due"], {"now": tx.now}).fetchall()
-            candidates = sorted(
-                (row for queue in dict.fromkeys(queues) for row in tx.conn.execute(
-                    Q["claim_candidates"], {"queue": queue, "now": tx.now, "limit": limit})),
+            slots = _queue_slots(tx.conn, queues, limit)
+            candidates = limits.pick(sorted(
+                (row for queue, free in slots.items() if free for row in tx.conn.execute(
+                    Q["claim_candidates"], {"queue": queue, "now": tx.now, "limit": free})),
                 key=lambda row: (-row["priority"], row["run_at"], row["id"]),
-            )[:limit]
+            ), slots, limit)
             rows = tx.conn.execute(Q["claim_jobs"], {
                 "worker_id": worker_id, "now": tx.now,
                 "ids": json.dumps([row["id"] for row in candidates]),
@@ -458,6 +459,21 @@ class SQLiteStore:
         })
         return [_job(row) for row in rows]
 
+    # -- queues ------------------------------------------------------------------------
+
+    def set_queue(self, name: str, *, concurrency: int | None = None,
+                  clear_concurrency: bool = False, paused: bool | None = None) -> None:
+        with self._write() as tx:
+            tx.conn.execute(Q["set_queue"], {
+                "name": name, "concurrency": concurrency, "clear_concurrency": clear_concurrency,
+                "paused": None if paused is None else int(paused), "now": tx.now})
+            self._ring_queues(tx, {name})  # a resumed or widened queue may have work now
+
+    def queue_stats(self) -> list[base.QueueInfo]:
+        return [base.QueueInfo(row["name"], row["concurrency"], bool(row["paused"]),
+                               row["queued"], row["scheduled"], row["running"])
+                for row in self._read("queue_stats", {})]
+
     # -- batches, deletion, retention ----------------------------------------------------
 
     def get_batch(self, batch_id: str) -> Batch | None:
@@ -655,6 +671,13 @@ def _statements(sql: str) -> Iterator[str]:
     for statement in code.split(";"):
         if statement.strip():
             yield statement.strip()
+
+
+def _queue_slots(conn: sqlite3.Connection, queues: Sequence[str], limit: int) -> dict[str, int]:
+    """How many jobs each queue may start now: 0 when paused, what its limit leaves."""
+    rules = {row["name"]: row for row in conn.execute(
+        Q["queue_rules"], {"queues": json.dumps(list(queues))})}
+    return {queue: limits.free_slots(rules.get(queue), limit) for queue in dict.fromkeys(queues)}
 
 
 def _ts(value: datetime | None) -> float | None:

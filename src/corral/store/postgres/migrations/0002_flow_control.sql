@@ -27,6 +27,9 @@ CREATE UNIQUE INDEX jobs_unique ON jobs (unique_key)
     WHERE unique_key IS NOT NULL AND status IN ('scheduled', 'queued', 'running', 'cancelling');
 CREATE INDEX jobs_key_running ON jobs (limit_key)
     WHERE limit_key IS NOT NULL AND status IN ('running', 'cancelling');
+-- Claims ask "is any keyed job waiting on these queues?" without walking plain ones.
+CREATE INDEX jobs_keyed_queued ON jobs (queue)
+    WHERE status = 'queued' AND limit_key IS NOT NULL AND key_limit IS NOT NULL;
 CREATE INDEX jobs_finished ON jobs (finished_at)
     WHERE status IN ('completed', 'failed', 'cancelled');
 
