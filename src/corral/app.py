@@ -14,8 +14,9 @@ from corral.batch import Batch, NewBatch
 from corral.bulk import BulkResult, is_everything, job_filter
 from corral.handle import BatchHandle, JobHandle
 from corral.ids import uuid7
-from corral.job import Job, JobEvent
+from corral.job import JSON, Job, JobEvent
 from corral.maintenance.housekeeper import prune
+from corral.periodic import Schedule, check_cron
 from corral.status import ACTIVE, JobStatus
 from corral.store import Store, open_store
 from corral.store.base import QueueInfo
@@ -53,6 +54,7 @@ class Corral:
     def __init__(self, database_url: str | None = None, **settings: Any) -> None:
         self.settings = config.Settings.resolve({"database_url": database_url, **settings})
         self.tasks: dict[str, Task] = {}
+        self.schedules: list[Schedule] = []
         self._store: Store | None = None
         self._store_lock = threading.Lock()
 
@@ -141,6 +143,20 @@ class Corral:
             return task
 
         return register(fn) if fn is not None else register
+
+    def periodic(self, cron: str, *, args: Sequence[JSON] = (),
+                 kwargs: dict[str, JSON] | None = None, **options: Any) -> Callable[[F], Task]:
+        """Register a task that is enqueued on a cron schedule (UTC), once per tick however
+        many workers run: ``@app.periodic(cron="*/5 * * * *")``. ``options`` are those of
+        ``task`` (``name``, ``queue``, ``timeout``...); ``args``/``kwargs`` go to each run."""
+        check_cron(cron)
+
+        def register(function: F) -> Task:
+            task = self.task(**options)(function)
+            self.schedules.append(Schedule(task, cron, tuple(args), dict(kwargs or {})))
+            return task
+
+        return register
 
     def get_task(self, name: str) -> Task:
         try:

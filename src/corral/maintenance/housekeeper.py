@@ -1,5 +1,6 @@
-"""Housekeeping every worker does on the side: enqueue finished batches' ``on_complete``
-jobs, and prune finished jobs past their retention (``keep_completed`` / ``keep_failed``).
+"""Housekeeping every worker does on the side: enqueue periodic tasks' ticks and finished
+batches' ``on_complete`` jobs, and prune finished jobs past their retention
+(``keep_completed`` / ``keep_failed``).
 
 Both are safe with many workers doing them at once: a batch is closed by a guarded UPDATE
 (once), and pruning deletes only what is already past its date.
@@ -9,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from corral.maintenance.service import PeriodicService
+from corral.periodic import Schedule, enqueue_due
 from corral.store import Store
 
 logger = logging.getLogger("corral.maintenance")
@@ -30,14 +33,19 @@ class Housekeeper(PeriodicService):
     name = "housekeeper"
 
     def __init__(self, store: Store, *, keep_completed: float, keep_failed: float,
-                 actor: str) -> None:
+                 actor: str, schedules: Sequence[Schedule] = ()) -> None:
         super().__init__(INTERVAL)
         self._store = store
         self._keep = (keep_completed, keep_failed)
         self._actor = actor
+        self._schedules = schedules
+        self._ticks_seen: dict[str, datetime] = {}
         self._pruned_at = float("-inf")
 
     def run_once(self) -> None:
+        if self._schedules:
+            enqueue_due(self._store, self._schedules, datetime.now(UTC), self._actor,
+                        self._ticks_seen)
         made = self._store.complete_batches(actor=self._actor)
         if made:
             logger.info("housekeeper: enqueued %d batch completion job(s)", len(made))

@@ -285,6 +285,10 @@ class Store(Protocol):
     def queue_stats(self) -> list[QueueInfo]:
         """Every queue with active jobs or rules: its rules and depth by status."""
 
+    def enqueue_tick(self, name: str, tick: datetime, job: NewJob, *, actor: str) -> bool:
+        """Enqueue ``job`` for a periodic task's ``tick`` unless that tick already has its
+        job (one row per name and tick); True if this call enqueued it."""
+
     def get_batch(self, batch_id: str) -> Batch | None:
         """The batch with its counts per status and progress; None if unknown."""
 

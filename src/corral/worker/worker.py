@@ -105,7 +105,8 @@ class Worker:
                              actor=f"reaper:{self.id}")
         self.housekeeper = Housekeeper(store, keep_completed=settings.keep_completed,
                                        keep_failed=settings.keep_failed,
-                                       actor=f"housekeeper:{self.id}")
+                                       actor=f"housekeeper:{self.id}",
+                                       schedules=self.app.schedules)
         self.watchdog = Watchdog(store, self._executions, cancel_grace=settings.cancel_grace)
         self._services = (self.recorder, self.heartbeat, self.notifications, self.claimer,
                           self.reaper, self.housekeeper, self.watchdog)

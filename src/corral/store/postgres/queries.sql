@@ -286,6 +286,13 @@ SELECT * FROM jobs
 WHERE unique_key = ANY(%(keys)s::text[])
   AND status IN ('scheduled', 'queued', 'running', 'cancelling');
 
+-- name: insert_tick
+INSERT INTO periodic_ticks (name, tick, job_id) VALUES (%(name)s, %(tick)s, %(job_id)s)
+ON CONFLICT (name, tick) DO NOTHING;
+
+-- name: prune_ticks
+DELETE FROM periodic_ticks WHERE tick < %(before)s;
+
 -- name: insert_batch
 INSERT INTO batches (id, name, created_at, on_complete)
 VALUES (%(id)s, %(name)s, now(), %(on_complete)s);

@@ -433,6 +433,15 @@ class PostgresStore:
     # -- batches, deletion, retention ----------------------------------------------------
 
     @reconnecting
+    def enqueue_tick(self, name: str, tick: datetime, job: NewJob, *, actor: str) -> bool:
+        with self._write() as conn:
+            if not conn.execute(Q["insert_tick"], {"name": name, "tick": tick,
+                                                   "job_id": job.id}).rowcount:
+                return False
+            self._insert_jobs(conn, [job], actor)
+        return True
+
+    @reconnecting
     def get_batch(self, batch_id: str) -> Batch | None:
         found = self._read("get_batch", {"id": batch_id})
         if not found:
@@ -472,7 +481,10 @@ class PostgresStore:
                     "chunk": PRUNE_CHUNK}).rowcount
             pruned += deleted
             if deleted < PRUNE_CHUNK:
-                return pruned
+                break
+        with self._pool.connection() as conn:
+            conn.execute(Q["prune_ticks"], {"before": completed_before})
+        return pruned
 
     @reconnecting
     def job_events(self, job_id: str) -> list[JobEvent]:

@@ -19,6 +19,13 @@ SELECT id, unique_key FROM jobs
 WHERE unique_key IN (SELECT value FROM json_each(:keys))
   AND status IN ('scheduled', 'queued', 'running', 'cancelling');
 
+-- name: insert_tick
+INSERT INTO periodic_ticks (name, tick, job_id) VALUES (:name, :tick, :job_id)
+ON CONFLICT (name, tick) DO NOTHING;
+
+-- name: prune_ticks
+DELETE FROM periodic_ticks WHERE tick < :before;
+
 -- name: insert_batch
 INSERT INTO batches (id, name, created_at, on_complete)
 VALUES (:id, :name, :created_at, :on_complete);

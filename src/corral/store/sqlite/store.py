@@ -476,6 +476,14 @@ class SQLiteStore:
 
     # -- batches, deletion, retention ----------------------------------------------------
 
+    def enqueue_tick(self, name: str, tick: datetime, job: NewJob, *, actor: str) -> bool:
+        with self._write() as tx:
+            if not tx.conn.execute(Q["insert_tick"], {"name": name, "tick": tick.timestamp(),
+                                                      "job_id": job.id}).rowcount:
+                return False
+            self._insert_jobs(tx, [job], actor)
+        return True
+
     def get_batch(self, batch_id: str) -> Batch | None:
         found = self._read("get_batch", {"id": batch_id})
         if not found:
@@ -518,7 +526,10 @@ class SQLiteStore:
                 }).rowcount
             pruned += deleted
             if deleted < PRUNE_CHUNK:
-                return pruned
+                break
+        with self._write() as tx:
+            tx.conn.execute(Q["prune_ticks"], {"before": completed_before.timestamp()})
+        return pruned
 
     def job_events(self, job_id: str) -> list[JobEvent]:
         return [
