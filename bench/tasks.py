@@ -23,7 +23,11 @@ def marks_dir() -> Path:
 
 
 def mark(job_id: str, what: str, text: str = "") -> None:
-    (marks_dir() / f"{job_id}.{what}").write_text(text)
+    """Writes the marker whole before it appears (a reader never sees it empty)."""
+    path = marks_dir() / f"{job_id}.{what}"
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text(text)
+    staging.rename(path)
 
 
 @app.task(name="bench.noop")

@@ -125,5 +125,6 @@ def test_public_surface_is_pinned() -> None:
         "Cancelled", "ConfigError", "Context", "Corral", "CorralError", "InvalidArguments",
         "Job", "JobAlreadyFinished", "JobError", "JobEvent", "JobHandle", "JobNotFound",
         "JobNotRestartable", "JobStatus", "JobWaitTimeout", "Progress", "Signature",
-        "StoreError", "Task", "UnknownTask", "__version__",
+        "StoreError", "Task", "UnknownTask", "__version__", "Batch", "BatchHandle",
+        "BatchNotFound", "BulkResult", "JobStillActive",
     ])

@@ -66,7 +66,10 @@ def done(tag: str) -> None:
 def mark(tag: str, what: str) -> None:
     """Leaves ``<tag>.<what>`` in the marks folder (started, stopped, attempt-...), holding
     the pid of the process that ran the job."""
-    (marks_dir() / f"{tag}.{what}").write_text(str(os.getpid()))
+    path = marks_dir() / f"{tag}.{what}"
+    staging = path.with_name(f".{path.name}.tmp")  # whole before it appears
+    staging.write_text(str(os.getpid()))
+    staging.rename(path)
 
 
 # -- what the benchmark reads ------------------------------------------------------------

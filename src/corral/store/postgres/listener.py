@@ -116,5 +116,9 @@ class AdvisoryLiveness:
         if self._conn is None:
             return
         with contextlib.suppress(psycopg.Error):
-            self._conn.close()  # closing the session frees the lock
+            # unlock first: closing frees the lock too, but only once the server's backend
+            # has noticed, which a reaper asking right after may beat
+            self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
+        with contextlib.suppress(psycopg.Error):
+            self._conn.close()
         self._conn = None
