@@ -195,6 +195,9 @@ class Store(Protocol):
     """Persistence of jobs, their trail, workers and notifications."""
 
     url: str
+    single_writer: bool
+    """One write at a time for the whole database (SQLite): a worker gains nothing by
+    overlapping its claims with its outcome writes, they would only queue on the lock."""
 
     def migrate(self) -> int:
         """Apply pending migrations; return the schema version. Safe to run concurrently."""

@@ -69,6 +69,7 @@ class Worker:
         self.id = worker_id or f"{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.host = host
         self.running: dict[str, Execution] = {}
+        self._recording: set[str] = set()  # done running, outcome not yet written
         self._lock = threading.Lock()  # guards running
         self._idle = threading.Condition(self._lock)
         self._started = False
@@ -199,8 +200,13 @@ class Worker:
     # -- jobs ----------------------------------------------------------------------------
 
     def _free_slots(self) -> int:
+        """Slots whose job has stopped running count as free even before its outcome is
+        written: the next claim overlaps that write instead of waiting for it (the job is
+        still held, and fenced, until the write lands). Not on a single-writer store,
+        where the claim would only wait for the write's lock (measured 6% slower)."""
         with self._lock:
-            return self.concurrency - len(self.running)
+            overlap = 0 if self.app.store.single_writer else len(self._recording)
+            return self.concurrency - len(self.running) + overlap
 
     def _dispatch(self, job: Job) -> None:
         task = self.app.tasks.get(job.task)
@@ -225,11 +231,15 @@ class Worker:
         ):
             self._recorded(FinishResult(outcome.job_id, False, None))
             return
+        with self._lock:
+            self._recording.add(outcome.job_id)
         self.recorder.submit(outcome, self._recorded)  # includes a user's cancel at shutdown
+        self.claimer.wake.set()
 
     def _recorded(self, result: FinishResult) -> None:
         with self._idle:
             self.running.pop(result.job_id, None)
+            self._recording.discard(result.job_id)
             self._idle.notify_all()
         self.claimer.wake.set()
 

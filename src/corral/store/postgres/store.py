@@ -72,6 +72,8 @@ def reconnecting(method: Callable[P, R]) -> Callable[P, R]:
 class PostgresStore:
     """The PostgreSQL store; ``postgresql://user@host/db?schema=name``."""
 
+    single_writer = False
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.target = connection.parse(url)

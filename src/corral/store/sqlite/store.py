@@ -58,6 +58,8 @@ class _Transaction:
 class SQLiteStore:
     """The embedded store; see ``corral.store.base.Store`` for the contract."""
 
+    single_writer = True
+
     def __init__(self, url: str) -> None:
         if sqlite3.sqlite_version_info < MIN_SQLITE:
             raise errors.StoreError(
