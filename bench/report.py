@@ -69,7 +69,8 @@ def write(results: Results, notes: Notes, out: Path, quick: bool) -> Path:
         "session with their documented defaults (bench/peers/, bench/requirements.txt). "
         "Every job is timed by what its code wrote (bench/peers/base.py), not by each "
         "queue's idea of status." + ("" if notes else " Peers are not run in a quick run."),
-        "",
+        "Where the time goes for the targets not met, and what profiling changed: "
+        "[PROFILES.md](../PROFILES.md).", "",
         "## Targets", "", "| target | store | measured | status |", "|---|---|---|---|",
     ]
     for label, scenario, metric, backend, limit, kind in TARGETS:
