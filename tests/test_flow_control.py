@@ -219,3 +219,18 @@ def test_prune_deletes_finished_jobs_past_their_keep_period(
     later = datetime.now(UTC) + timedelta(hours=2)  # as seen two hours from now...
     assert app.store.prune_jobs(completed_before=later, failed_before=later) == 2
     assert [j.id for j in app.list_jobs()] == [active.id]  # ...active jobs are never pruned
+
+
+def test_the_housekeeper_prunes_and_completes_batches(
+    app: corral.Corral, tasks: SimpleNamespace
+) -> None:
+    from corral.maintenance.housekeeper import Housekeeper
+
+    done = tasks.noop.enqueue(1)
+    batch = app.batch([tasks.noop.s(2)], on_complete=tasks.noop.s("after"))
+    app.cancel_many([done.id, batch.jobs[0].id])
+    keeper = Housekeeper(app.store, keep_completed=0, keep_failed=0, actor="housekeeper:t")
+    keeper.run_once()
+    remaining = app.list_jobs()
+    assert [job.args for job in remaining] == [["after"]]  # both cancelled jobs pruned
+    assert remaining[0].meta["completed_batch_id"] == batch.id
