@@ -126,5 +126,5 @@ def test_public_surface_is_pinned() -> None:
         "Job", "JobAlreadyFinished", "JobError", "JobEvent", "JobHandle", "JobNotFound",
         "JobNotRestartable", "JobStatus", "JobWaitTimeout", "Progress", "Signature",
         "StoreError", "Task", "UnknownTask", "__version__", "Batch", "BatchHandle",
-        "BatchNotFound", "BulkResult", "JobStillActive",
+        "BatchNotFound", "BulkResult", "JobActive",
     ])

@@ -192,7 +192,7 @@ def test_delete_refuses_active_jobs_and_cascades_the_trail(
     with pytest.raises(corral.JobNotFound):
         app.get_job(finished.id)
     assert app.store.job_events(finished.id) == []
-    with pytest.raises(corral.JobStillActive):
+    with pytest.raises(corral.JobActive):
         app.delete(active.id)
     with pytest.raises(corral.JobNotFound):
         app.delete(finished.id)

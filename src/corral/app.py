@@ -329,12 +329,12 @@ class Corral:
 
     def delete(self, job_id: str) -> None:
         """Delete one finished job and its trail. Raises ``JobNotFound`` or
-        ``JobStillActive``."""
+        ``JobActive``."""
         deletions = self.store.delete_jobs([job_id])
         if not deletions:
             raise errors.JobNotFound(job_id)
         if not deletions[0].deleted:
-            raise errors.JobStillActive(job_id, str(deletions[0].status))
+            raise errors.JobActive(job_id, str(deletions[0].status))
 
     def prune(self, *, keep_completed: str | float | None = None,
               keep_failed: str | float | None = None) -> int:

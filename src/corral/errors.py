@@ -8,7 +8,7 @@
     ├── JobAlreadyFinished       (job_id, status) cancel of a terminal job
     ├── JobNotRestartable        (job_id, status) restart of a job not failed/cancelled
     ├── BatchNotFound            (batch_id)
-    ├── JobStillActive           (job_id, status) delete of a job that has not finished
+    ├── JobActive                (job_id, status) delete of a job that has not finished
     ├── StoreError               the store cannot be opened or reached
     └── JobWaitTimeout           JobHandle.wait ran out of time (also a TimeoutError)
 
@@ -63,7 +63,7 @@ class BatchNotFound(CorralError, LookupError):
         super().__init__(f"batch {batch_id} not found", batch_id=batch_id)
 
 
-class JobStillActive(CorralError):
+class JobActive(CorralError):
     """The job has not finished; it cannot be deleted (cancel it first)."""
 
     def __init__(self, job_id: str, status: str) -> None:
