@@ -190,7 +190,7 @@ class PostgresStore:
             return []
         rows = self._read("claim_jobs", {"worker_id": worker_id, "queues": list(queues),
                                          "limit": limit})
-        if len(rows) < limit or time.monotonic() - self._limited_at > LIMITED_EVERY:
+        if not rows or time.monotonic() - self._limited_at > LIMITED_EVERY:
             rows += self._claim_limited(worker_id, queues, limit - len(rows))
         jobs = [_job(row) for row in rows]
         jobs.sort(key=lambda job: (-job.priority, job.run_at or datetime.min, job.id))
@@ -200,8 +200,8 @@ class PostgresStore:
                        limit: int) -> list[dict[str, Any]]:
         """Claims on limited queues and key-limited jobs, serialized by one advisory lock
         per schema so the running counts read here are exact for every worker. Asked when
-        the plain claim left slots free, and at least every LIMITED_EVERY seconds so a
-        plain backlog cannot starve limited work."""
+        the plain claim found nothing (never on the way of a claimed job), and at least
+        every LIMITED_EVERY seconds so a plain backlog cannot starve limited work."""
         self._limited_at = time.monotonic()
         if limit <= 0 or not self._read("limited_work", {"queues": list(queues)})[0]["found"]:
             return []
