@@ -251,12 +251,13 @@ class Corral:
         batch_id: str | None = None,
         limit_key: str | None = None,
         older_than: str | float | timedelta | None = None,
+        before_id: str | None = None,
         limit: int | None = 100,
     ) -> list[Job]:
         """Jobs matching every filter given, newest first (``older_than``: created longer
-        ago than this duration)."""
+        ago than this duration; ``before_id``: only jobs older than that one, to page)."""
         where = job_filter(status=status, queue=queue, task=task, batch_id=batch_id,
-                           limit_key=limit_key, older_than=older_than)
+                           limit_key=limit_key, older_than=older_than, before_id=before_id)
         return self.store.list_jobs(where, limit=limit)
 
     def job_events(self, job_id: str) -> list[JobEvent]:

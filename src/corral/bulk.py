@@ -40,6 +40,7 @@ def job_filter(
     batch_id: str | None = None,
     limit_key: str | None = None,
     older_than: str | float | timedelta | None = None,
+    before_id: str | None = None,
 ) -> JobFilter:
     """A ``JobFilter`` from user-facing arguments; ``older_than`` is a duration (``"1h"``)
     measured from the job's creation."""
@@ -56,7 +57,7 @@ def job_filter(
         created_before = datetime.now(UTC) - timedelta(seconds=seconds)
     return JobFilter(statuses=statuses, queue=queue, task=task, batch_id=batch_id,
                      ids=tuple(ids) if ids is not None else None, limit_key=limit_key,
-                     created_before=created_before)
+                     created_before=created_before, before_id=before_id)
 
 
 def is_everything(where: JobFilter) -> bool:

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from corral import errors
-from corral.cli import demo, render, worker
+from corral.cli import demo, render, serve, worker
 from corral.store import open_store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 0, 1, 2, 3, 4
@@ -19,6 +19,8 @@ EXIT_CODES: dict[type[errors.CorralError], int] = {
     errors.JobNotFound: EXIT_NOT_FOUND,
     errors.JobAlreadyFinished: EXIT_CONFLICT,
     errors.JobNotRestartable: EXIT_CONFLICT,
+    errors.BatchNotFound: EXIT_NOT_FOUND,
+    errors.JobActive: EXIT_CONFLICT,
     errors.StoreError: EXIT_ERROR,
 }
 
@@ -28,6 +30,7 @@ cli = typer.Typer(
     help="Background jobs you can see, stop and recover.",
 )
 cli.command()(worker.worker)
+cli.command()(serve.serve)
 cli.command()(demo.demo)
 
 

@@ -34,6 +34,8 @@ class JobFilter:
     ids: tuple[str, ...] | None = None
     limit_key: str | None = None
     created_before: datetime | None = None
+    before_id: str | None = None
+    """Only jobs older than this id (ids sort by creation): the cursor of a listing."""
 
 
 @dataclass(frozen=True)

@@ -277,6 +277,7 @@ WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
   AND (%(batch_id)s::text IS NULL OR batch_id = %(batch_id)s::text)
   AND (%(limit_key)s::text IS NULL OR limit_key = %(limit_key)s::text)
   AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s::timestamptz)
+  AND (%(before_id)s::text IS NULL OR id < %(before_id)s::text)
 ORDER BY id DESC
 LIMIT %(limit)s;
 

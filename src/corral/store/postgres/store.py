@@ -411,6 +411,7 @@ class PostgresStore:
             "ids": list(where.ids) if where.ids is not None else None,
             "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
             "limit_key": where.limit_key, "created_before": where.created_before,
+            "before_id": where.before_id,
             "limit": limit,
         })
         return [_job(row) for row in rows]

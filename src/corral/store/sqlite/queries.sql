@@ -227,6 +227,7 @@ WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:batch_id IS NULL OR batch_id = :batch_id)
   AND (:limit_key IS NULL OR limit_key = :limit_key)
   AND (:created_before IS NULL OR created_at < :created_before)
+  AND (:before_id IS NULL OR id < :before_id)
 ORDER BY id DESC
 LIMIT :limit;
 

@@ -457,6 +457,7 @@ class SQLiteStore:
             "ids": json.dumps(list(where.ids)) if where.ids is not None else None,
             "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
             "limit_key": where.limit_key, "created_before": _ts(where.created_before),
+            "before_id": where.before_id,
             "limit": -1 if limit is None else limit,
         })
         return [_job(row) for row in rows]

@@ -1,0 +1,161 @@
+"""Routes of the HTTP API under ``/api/v1``: every operation of the Python API.
+
+Handlers are plain functions (the store is synchronous; FastAPI runs them in its thread
+pool). Errors are ``{"error": <type>, "message": ..., **context}`` with the status codes of
+DESIGN §8; bad input is a 4xx, never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Response
+
+from corral import errors
+from corral.app import Corral
+from corral.http import models as m
+from corral.http.auth import Tokens, guard
+from corral.http.problems import install_problem_handlers, limit_body_size
+from corral.task import Signature
+
+API = "/api/v1"
+
+
+def create_app(corral: Corral, *, admin_token: str | None = None,
+               read_token: str | None = None) -> FastAPI:
+    """The ASGI app. With no token at all the API is open (``corral serve`` then binds
+    loopback only); with tokens, every route but ``/healthz`` needs one."""
+    api = FastAPI(title="corral", version="1", openapi_url=f"{API}/openapi.json",
+                  docs_url=f"{API}/docs", redoc_url=None)
+    install_problem_handlers(api)
+    api.middleware("http")(limit_body_size)
+    tokens = Tokens(admin_token, read_token)
+    router = APIRouter(prefix=API, dependencies=[Depends(guard(tokens))])
+    _job_routes(router, corral)
+    _batch_and_queue_routes(router, corral)
+    api.include_router(router)
+
+    @api.get(f"{API}/healthz", response_model=m.Health, tags=["health"])
+    def healthz() -> m.Health:
+        corral.store.list_workers()  # StoreError -> 503
+        return m.Health(status="ok", store=corral.store.url.split(":", 1)[0])
+
+    api.state.corral = corral
+    return api
+
+
+def signature(corral: Corral, body: m.EnqueueRequest) -> Signature:
+    task = corral.get_task(body.task)
+    return task.s(*body.args, **body.kwargs).set(
+        queue=body.queue, priority=body.priority, run_at=body.run_at, delay=body.delay,
+        meta=body.meta, unique_key=body.unique_key, limit_key=body.limit_key,
+        key_limit=body.key_limit)
+
+
+def _filters(body: m.Filter) -> dict[str, Any]:
+    return {"status": body.status, "queue": body.queue, "task": body.task,
+            "batch_id": body.batch_id, "limit_key": body.limit_key,
+            "older_than": body.older_than}
+
+
+def _job_routes(router: APIRouter, corral: Corral) -> None:
+    @router.post("/jobs", status_code=201, response_model=m.JobOut, tags=["jobs"])
+    def enqueue(body: m.EnqueueRequest) -> m.JobOut:
+        return m.JobOut.of(corral.enqueue(signature(corral, body)).job)
+
+    @router.get("/jobs", response_model=m.JobPage, tags=["jobs"])
+    def list_jobs(
+        status: Annotated[list[str] | None, Query()] = None,
+        queue: str | None = None, task: str | None = None, batch_id: str | None = None,
+        limit_key: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        cursor: Annotated[str | None, Query(description="next_cursor of the last page")] = None,
+    ) -> m.JobPage:
+        jobs = corral.list_jobs(status=status, queue=queue, task=task, batch_id=batch_id,
+                                limit_key=limit_key, before_id=cursor, limit=limit + 1)
+        page = jobs[:limit]
+        return m.JobPage(jobs=[m.JobOut.of(job) for job in page],
+                         next_cursor=page[-1].id if len(jobs) > limit else None)
+
+    @router.get("/jobs/{job_id}", response_model=m.JobOut, tags=["jobs"])
+    def get_job(job_id: str) -> m.JobOut:
+        return m.JobOut.of(corral.get_job(job_id))
+
+    @router.get("/jobs/{job_id}/events", response_model=list[m.EventOut], tags=["jobs"])
+    def job_events(job_id: str) -> list[m.EventOut]:
+        return [m.EventOut.of(event) for event in corral.job_events(job_id)]
+
+    @router.post("/jobs/cancel", response_model=m.BulkOut, tags=["bulk"])
+    def cancel_many(body: m.BulkCancelRequest) -> m.BulkOut:
+        return m.BulkOut.of(corral.cancel_many(body.ids, reason=body.reason, force=body.force,
+                                               dry_run=body.dry_run, **_filters(body)))
+
+    @router.post("/jobs/restart", response_model=m.BulkOut, tags=["bulk"])
+    def restart_many(body: m.BulkRestartRequest) -> m.BulkOut:
+        return m.BulkOut.of(corral.restart_many(body.ids, reason=body.reason,
+                                                dry_run=body.dry_run, **_filters(body)))
+
+    @router.post("/jobs/delete", response_model=m.BulkOut, tags=["bulk"])
+    def delete_many(body: m.Filter) -> m.BulkOut:
+        return m.BulkOut.of(corral.delete_many(body.ids, dry_run=body.dry_run,
+                                               **_filters(body)))
+
+    @router.post("/jobs/reset-stuck", response_model=m.ResetOut, tags=["bulk"])
+    def reset_stuck(older_than: Annotated[str, Query(description="30m, 2h, seconds")],
+                    reason: str | None = None) -> m.ResetOut:
+        ids = corral.reset_stuck(older_than, reason=reason)
+        return m.ResetOut(reset_count=len(ids), job_ids=ids)
+
+    @router.post("/jobs/{job_id}/cancel", response_model=m.JobOut, tags=["jobs"])
+    def cancel(job_id: str, body: m.CancelRequest | None = None) -> m.JobOut:
+        body = body or m.CancelRequest()
+        return m.JobOut.of(corral.cancel(job_id, reason=body.reason, force=body.force))
+
+    @router.post("/jobs/{job_id}/restart", response_model=m.JobOut, tags=["jobs"])
+    def restart(job_id: str, body: m.RestartRequest | None = None) -> m.JobOut:
+        return m.JobOut.of(corral.restart(job_id, reason=(body or m.RestartRequest()).reason))
+
+    @router.delete("/jobs/{job_id}", status_code=204, tags=["jobs"])
+    def delete(job_id: str) -> Response:
+        corral.delete(job_id)
+        return Response(status_code=204)
+
+
+def _batch_and_queue_routes(router: APIRouter, corral: Corral) -> None:
+    @router.post("/batches", status_code=201, response_model=m.BatchCreated, tags=["batches"])
+    def create_batch(body: m.BatchRequest) -> m.BatchCreated:
+        on_complete = signature(corral, body.on_complete) if body.on_complete else None
+        batch = corral.batch([signature(corral, job) for job in body.jobs], name=body.name,
+                             on_complete=on_complete)
+        return m.BatchCreated(batch=m.BatchOut.of(batch.refresh()),
+                              job_ids=[job.id for job in batch.jobs])
+
+    @router.get("/batches/{batch_id}", response_model=m.BatchOut, tags=["batches"])
+    def get_batch(batch_id: str) -> m.BatchOut:
+        return m.BatchOut.of(corral.get_batch(batch_id))
+
+    @router.post("/batches/{batch_id}/cancel", response_model=m.BatchCancelOut,
+                 tags=["batches"])
+    def cancel_batch(batch_id: str, body: m.CancelRequest | None = None) -> m.BatchCancelOut:
+        body = body or m.CancelRequest()
+        return m.BatchCancelOut(**corral.cancel_batch(batch_id, reason=body.reason,
+                                                      force=body.force))
+
+    @router.get("/queues", response_model=list[m.QueueOut], tags=["queues"])
+    def queues() -> list[m.QueueOut]:
+        return [m.QueueOut.of(info) for info in corral.queues()]
+
+    @router.patch("/queues/{name}", response_model=m.QueueOut, tags=["queues"])
+    def patch_queue(name: str, body: m.QueuePatch) -> m.QueueOut:
+        if body.unlimited and body.concurrency is not None:
+            raise errors.ConfigError("give concurrency or unlimited, not both")
+        if body.concurrency is not None or body.unlimited:
+            corral.set_queue_limit(name, body.concurrency)
+        if body.paused is not None:
+            (corral.pause_queue if body.paused else corral.resume_queue)(name)
+        found = [info for info in corral.queues() if info.name == name]
+        return m.QueueOut.of(found[0]) if found else m.QueueOut(
+            name=name, concurrency=None, paused=False, queued=0, scheduled=0, running=0)
+
+
+

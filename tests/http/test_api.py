@@ -1,0 +1,157 @@
+"""The HTTP API on both stores, through FastAPI's test client: every route's happy path,
+the typed error bodies of DESIGN §8, and the auth matrix over every route the app has."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+import corral
+from corral.http import create_app
+
+ADMIN, READ = "admin-secret", "read-secret"
+
+
+@pytest.fixture
+def client(app: corral.Corral, tasks: SimpleNamespace) -> Iterator[TestClient]:
+    with TestClient(create_app(app)) as test_client:
+        yield test_client
+
+
+def enqueue(client: TestClient, **body: object) -> dict:
+    response = client.post("/api/v1/jobs", json={"task": "noop", **body})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_enqueue_read_and_list_with_a_cursor(client: TestClient) -> None:
+    ids = [enqueue(client, args=[i], queue="q1")["id"] for i in range(5)]
+    job = client.get(f"/api/v1/jobs/{ids[0]}").json()
+    assert job["status"] == "queued" and job["args"] == [0] and job["queue"] == "q1"
+    first = client.get("/api/v1/jobs", params={"limit": 3, "queue": "q1"}).json()
+    assert [j["id"] for j in first["jobs"]] == ids[::-1][:3] and first["next_cursor"]
+    rest = client.get("/api/v1/jobs", params={"limit": 3, "cursor": first["next_cursor"]})
+    assert [j["id"] for j in rest.json()["jobs"]] == ids[::-1][3:]
+    assert rest.json()["next_cursor"] is None
+    events = client.get(f"/api/v1/jobs/{ids[0]}/events").json()
+    assert [e["kind"] for e in events] == ["enqueued"]
+
+
+def test_cancel_restart_delete_and_their_conflicts(client: TestClient) -> None:
+    job_id = enqueue(client)["id"]
+    delete = client.delete(f"/api/v1/jobs/{job_id}")
+    assert delete.status_code == 409 and delete.json()["error"] == "JobActive"
+    cancelled = client.post(f"/api/v1/jobs/{job_id}/cancel", json={"reason": "test"})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = client.post(f"/api/v1/jobs/{job_id}/cancel")
+    assert again.status_code == 409
+    assert again.json() | {"message": ""} == {"error": "JobAlreadyFinished", "message": "",
+                                             "job_id": job_id, "status": "cancelled"}
+    assert client.post(f"/api/v1/jobs/{job_id}/restart").json()["status"] == "queued"
+    client.post(f"/api/v1/jobs/{job_id}/cancel", json={"force": True})
+    assert client.delete(f"/api/v1/jobs/{job_id}").status_code == 204
+    missing = client.get(f"/api/v1/jobs/{job_id}")
+    assert missing.status_code == 404 and missing.json()["error"] == "JobNotFound"
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    ({"task": "nope"}, "UnknownTask"),
+    ({"task": "noop", "surprise": 1}, "ValidationError"),
+    ({"task": "noop", "args": "not a list"}, "ValidationError"),
+    ({"task": "noop", "delay": -1}, "ValidationError"),
+    ({"task": "noop", "queue": ""}, "ValidationError"),
+    ({"task": "noop", "run_at": "2026-01-01T00:00:00", "delay": 3}, "ConfigError"),
+])
+def test_bad_enqueues_are_typed_422s(client: TestClient, body: dict, error: str) -> None:
+    response = client.post("/api/v1/jobs", json=body)
+    assert response.status_code == 422 and response.json()["error"] == error
+    assert response.json()["message"]
+
+
+def test_malformed_json_and_oversized_bodies_are_4xx(client: TestClient) -> None:
+    bad = client.post("/api/v1/jobs", content=b"{nope", headers={"content-type":
+                                                                 "application/json"})
+    assert bad.status_code == 422 and bad.json()["error"] == "ValidationError"
+    huge = client.post("/api/v1/jobs", content=b"{}", headers={
+        "content-type": "application/json", "content-length": str(10**9)})
+    assert huge.status_code == 413 and huge.json()["error"] == "PayloadTooLarge"
+
+
+def test_bulk_cancel_with_dry_run_then_for_real(client: TestClient) -> None:
+    ids = sorted(enqueue(client, queue="bulk")["id"] for _ in range(3))
+    preview = client.post("/api/v1/jobs/cancel", json={"queue": "bulk", "dry_run": True})
+    assert preview.json()["dry_run"] and sorted(preview.json()["job_ids"]) == ids
+    done = client.post("/api/v1/jobs/cancel", json={"queue": "bulk", "reason": "r"}).json()
+    assert done["count"] == 3 and sorted(done["job_ids"]) == ids
+    refused = client.post("/api/v1/jobs/delete", json={"ids": ids + [enqueue(client)["id"]]})
+    assert refused.json()["count"] == 3 and list(refused.json()["refused"].values()) == [
+        "queued"]
+    everything = client.post("/api/v1/jobs/cancel", json={})
+    assert everything.status_code == 422 and everything.json()["error"] == "ConfigError"
+
+
+def test_reset_stuck_validates_its_duration(client: TestClient) -> None:
+    assert client.post("/api/v1/jobs/reset-stuck", params={"older_than": "1h"}).json() == {
+        "reset_count": 0, "job_ids": []}
+    bad = client.post("/api/v1/jobs/reset-stuck", params={"older_than": "3x"})
+    assert bad.status_code == 422 and bad.json()["error"] == "ConfigError"
+
+
+def test_batches_create_read_and_cancel(client: TestClient) -> None:
+    created = client.post("/api/v1/batches", json={
+        "name": "b", "jobs": [{"task": "noop", "args": [i]} for i in range(3)]})
+    assert created.status_code == 201
+    batch_id = created.json()["batch"]["id"]
+    assert created.json()["batch"]["counts"]["queued"] == 3
+    cancel = client.post(f"/api/v1/batches/{batch_id}/cancel", json={"reason": "x"}).json()
+    assert cancel["status"] == "cancelled" and cancel["jobs_cancelled"] == 3
+    again = client.post(f"/api/v1/batches/{batch_id}/cancel").json()
+    assert again["status"] == "no_jobs_to_cancel" and again["jobs_cancelled"] == 0
+    assert client.get(f"/api/v1/batches/{batch_id}").json()["state"] == "cancelled"
+    missing = client.get("/api/v1/batches/nope")
+    assert missing.status_code == 404 and missing.json()["error"] == "BatchNotFound"
+
+
+def test_queues_patch_and_list(client: TestClient) -> None:
+    patched = client.patch("/api/v1/queues/imports", json={"concurrency": 1, "paused": True})
+    assert patched.json() | {"queued": 0} == {"name": "imports", "concurrency": 1,
+                                              "paused": True, "queued": 0, "scheduled": 0,
+                                              "running": 0}
+    assert client.patch("/api/v1/queues/imports", json={"unlimited": True}).json()[
+        "concurrency"] is None
+    assert client.patch("/api/v1/queues/imports", json={"concurrency": 0}).status_code == 422
+    assert any(q["name"] == "imports" for q in client.get("/api/v1/queues").json())
+
+
+def test_healthz_and_openapi(client: TestClient) -> None:
+    assert client.get("/api/v1/healthz").json()["status"] == "ok"
+    schema = client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/jobs/{job_id}/cancel" in schema["paths"]
+
+
+def routes_to_probe(api: FastAPI) -> list[tuple[str, str]]:
+    """Every operation the app publishes (its own OpenAPI), path parameters filled in."""
+    return [(method.upper(), re.sub(r"\{[^}]+\}", "x", path))
+            for path, operations in api.openapi()["paths"].items()
+            if not path.endswith("/healthz") for method in operations]
+
+
+def test_auth_matrix_over_every_route(app: corral.Corral, tasks: SimpleNamespace) -> None:
+    api = create_app(app, admin_token=ADMIN, read_token=READ)
+    probes = routes_to_probe(api)
+    assert len(probes) >= 15
+    with TestClient(api) as client:
+        for method, path in probes:
+            def call(headers: dict[str, str], method: str = method, path: str = path) -> int:
+                return client.request(method, path, headers=headers, json={}).status_code
+            assert call({}) == 401, (method, path)
+            assert call({"Authorization": "Bearer wrong"}) == 403, (method, path)
+            read = call({"Authorization": f"Bearer {READ}"})
+            assert read == 403 if method != "GET" else read not in (401, 403), (method, path)
+            assert call({"X-Admin-Token": ADMIN}) not in (401, 403, 500), (method, path)
+        assert client.get("/api/v1/healthz").status_code == 200  # no token needed
