@@ -184,7 +184,7 @@ def _alive(pid: int) -> bool:
     """True while ``pid`` runs (a zombie, killed but not yet reaped, counts as gone)."""
     try:
         return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone between the lookup and the read
         return False
 
 

@@ -12,11 +12,9 @@ import ipaddress
 import logging
 
 import typer
-import uvicorn
 
 from corral import errors
 from corral.cli import appload
-from corral.http import create_app
 from corral.worker.worker import DEFAULT_CONCURRENCY, Worker
 
 logger = logging.getLogger("corral.http")
@@ -45,6 +43,10 @@ def serve(
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
     """Serve the HTTP API at /api/v1 (OpenAPI at /api/v1/openapi.json)."""
+    import uvicorn  # here, not at the top: `corral worker` should not load a web stack
+
+    from corral.http import create_app
+
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     corral_app = appload.load_app(app, db)
