@@ -19,7 +19,7 @@ from corral.maintenance.housekeeper import prune
 from corral.periodic import Schedule, check_cron
 from corral.status import ACTIVE, JobStatus
 from corral.store import Store, open_store
-from corral.store.base import QueueInfo
+from corral.store.base import QueueInfo, WorkerRecord
 from corral.task import Isolation, OnStall, Signature, Task, TaskOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -197,6 +197,32 @@ class Corral:
     def queues(self) -> list[QueueInfo]:
         """Every queue with active jobs or rules: limit, pause switch and depth."""
         return self.store.queue_stats()
+
+    # -- overview ------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """What the dashboard header shows (DESIGN §6/§8): jobs per status, per queue,
+        stalled, workers alive/dead, jobs finished in the last minute, queue limits."""
+        counts = self.store.job_counts(datetime.now(UTC) - timedelta(minutes=1))
+        workers = self.store.list_workers()
+        alive = sum(1 for w in workers if w.state == "running")
+        queues = self.store.queue_stats()
+        return {
+            "counts": {str(s): counts.get(str(s), 0) for s in JobStatus},
+            "stalled": counts.get("stalled", 0),
+            "finished_last_minute": counts.get("finished_since", 0),
+            "queues": {q.name: {"queued": q.queued, "scheduled": q.scheduled,
+                                "running": q.running, "concurrency": q.concurrency,
+                                "paused": q.paused} for q in queues},
+            "workers": {"alive": alive, "dead": len(workers) - alive},
+        }
+
+    def workers(self) -> list[tuple[WorkerRecord, list[Job]]]:
+        """Every registered worker with the jobs it holds now."""
+        held: dict[str, list[Job]] = {}
+        for job in self.list_jobs(status=["running", "cancelling"], limit=None):
+            held.setdefault(job.worker_id or "", []).append(job)
+        return [(worker, held.get(worker.id, [])) for worker in self.store.list_workers()]
 
     # -- batches -------------------------------------------------------------------------
 

@@ -155,3 +155,34 @@ def test_auth_matrix_over_every_route(app: corral.Corral, tasks: SimpleNamespace
             assert read == 403 if method != "GET" else read not in (401, 403), (method, path)
             assert call({"X-Admin-Token": ADMIN}) not in (401, 403, 500), (method, path)
         assert client.get("/api/v1/healthz").status_code == 200  # no token needed
+
+
+def test_long_poll_returns_on_change_or_after_its_timeout(
+    client: TestClient, app: corral.Corral
+) -> None:
+    job_id = enqueue(client)["id"]
+    unchanged = client.get(f"/api/v1/jobs/{job_id}/poll",
+                           params={"current_status": "queued", "timeout": 0.1})
+    assert unchanged.status_code == 200 and unchanged.json()["status"] == "queued"
+    app.cancel(job_id)
+    changed = client.get(f"/api/v1/jobs/{job_id}/poll",
+                         params={"current_status": "queued", "timeout": 5})
+    assert changed.json()["status"] == "cancelled"
+    assert client.get("/api/v1/jobs/nope/poll").status_code == 404
+    assert client.get(f"/api/v1/jobs/{job_id}/poll", params={"timeout": 999}).status_code \
+        == 422
+
+
+def test_stats_and_workers(client: TestClient, start_worker) -> None:
+    enqueue(client, queue="reports")
+    job_id = enqueue(client)["id"]
+    client.post(f"/api/v1/jobs/{job_id}/cancel")
+    stats = client.get("/api/v1/stats").json()
+    assert stats["counts"]["queued"] == 1 and stats["counts"]["cancelled"] == 1
+    assert stats["counts"]["running"] == 0 and stats["finished_last_minute"] == 1
+    assert stats["queues"]["reports"]["queued"] == 1
+    start_worker(queues="other")
+    workers = client.get("/api/v1/workers").json()
+    assert len(workers) == 1 and workers[0]["state"] == "running"
+    assert workers[0]["queues"] == ["other"] and workers[0]["jobs"] == []
+    assert client.get("/api/v1/stats").json()["workers"] == {"alive": 1, "dead": 0}

@@ -7,6 +7,7 @@ DESIGN §8; bad input is a 4xx, never a 500.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Response
@@ -19,6 +20,8 @@ from corral.http.problems import install_problem_handlers, limit_body_size
 from corral.task import Signature
 
 API = "/api/v1"
+MAX_POLL_S = 60.0
+POLL_EVERY_S = 0.05  # a long-poll re-reads the job this often (a PK lookup)
 
 
 def create_app(corral: Corral, *, admin_token: str | None = None,
@@ -81,6 +84,22 @@ def _job_routes(router: APIRouter, corral: Corral) -> None:
     def get_job(job_id: str) -> m.JobOut:
         return m.JobOut.of(corral.get_job(job_id))
 
+    @router.get("/jobs/{job_id}/poll", response_model=m.JobOut, tags=["jobs"])
+    def poll(job_id: str,
+             current_status: Annotated[str | None, Query(
+                 description="return as soon as the job's status differs from this")] = None,
+             timeout: Annotated[float, Query(ge=0, le=MAX_POLL_S)] = 25.0) -> m.JobOut:
+        """Long-poll: the job once its status changes (or is terminal when no
+        ``current_status`` is given), else the job as it is after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = corral.get_job(job_id)
+            changed = (str(job.status) != current_status if current_status
+                       else job.is_terminal)
+            if changed or time.monotonic() >= deadline:
+                return m.JobOut.of(job)
+            time.sleep(min(POLL_EVERY_S, max(deadline - time.monotonic(), 0.0)))
+
     @router.get("/jobs/{job_id}/events", response_model=list[m.EventOut], tags=["jobs"])
     def job_events(job_id: str) -> list[m.EventOut]:
         return [m.EventOut.of(event) for event in corral.job_events(job_id)]
@@ -140,6 +159,14 @@ def _batch_and_queue_routes(router: APIRouter, corral: Corral) -> None:
         body = body or m.CancelRequest()
         return m.BatchCancelOut(**corral.cancel_batch(batch_id, reason=body.reason,
                                                       force=body.force))
+
+    @router.get("/stats", response_model=m.Stats, tags=["overview"])
+    def stats() -> m.Stats:
+        return m.Stats(**corral.stats())
+
+    @router.get("/workers", response_model=list[m.WorkerOut], tags=["overview"])
+    def workers() -> list[m.WorkerOut]:
+        return [m.WorkerOut.of(worker, jobs) for worker, jobs in corral.workers()]
 
     @router.get("/queues", response_model=list[m.QueueOut], tags=["queues"])
     def queues() -> list[m.QueueOut]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from corral.batch import Batch
 from corral.bulk import BulkResult
 from corral.job import Job, JobEvent
-from corral.store.base import QueueInfo
+from corral.store.base import QueueInfo, WorkerRecord
 
 JSONValue = Any
 
@@ -218,6 +218,34 @@ class QueueOut(BaseModel):
     @classmethod
     def of(cls, info: QueueInfo) -> QueueOut:
         return cls(**dataclasses.asdict(info))
+
+
+class WorkerOut(BaseModel):
+    id: str
+    host: str
+    pid: int
+    queues: list[str]
+    concurrency: int
+    version: str
+    started_at: datetime
+    last_seen: datetime
+    state: str
+    jobs: list[JobOut]
+
+    @classmethod
+    def of(cls, worker: WorkerRecord, jobs: list[Job]) -> WorkerOut:
+        return cls(id=worker.id, host=worker.host, pid=worker.pid, queues=list(worker.queues),
+                   concurrency=worker.concurrency, version=worker.version,
+                   started_at=worker.started_at, last_seen=worker.last_seen,
+                   state=worker.state, jobs=[JobOut.of(job) for job in jobs])
+
+
+class Stats(BaseModel):
+    counts: dict[str, int]
+    stalled: int
+    finished_last_minute: int
+    queues: dict[str, dict[str, JSONValue]]
+    workers: dict[str, int]
 
 
 class Health(BaseModel):

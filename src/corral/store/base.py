@@ -287,6 +287,10 @@ class Store(Protocol):
         global limit across every worker (1 = one job at a time); paused queues start
         nothing (running jobs go on)."""
 
+    def job_counts(self, since: datetime) -> dict[str, int]:
+        """Jobs per status, plus ``stalled`` (active with stalled_at) and
+        ``finished_since`` (terminal jobs finished after ``since``: throughput)."""
+
     def queue_stats(self) -> list[QueueInfo]:
         """Every queue with active jobs or rules: its rules and depth by status."""
 

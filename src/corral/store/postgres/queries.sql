@@ -155,6 +155,15 @@ ON CONFLICT (name) DO UPDATE SET
     paused = COALESCE(%(paused)s, queues.paused),
     updated_at = now();
 
+-- name: job_counts
+SELECT status AS name, count(*) AS n FROM jobs GROUP BY status
+UNION ALL
+SELECT 'stalled', count(*) FROM jobs
+WHERE stalled_at IS NOT NULL AND status IN ('running', 'cancelling')
+UNION ALL
+SELECT 'finished_since', count(*) FROM jobs
+WHERE status IN ('completed', 'failed', 'cancelled') AND finished_at > %(since)s;
+
 -- name: queue_stats
 -- Every queue that has active jobs or rules: depth by status, limit, pause switch.
 WITH depth AS (

@@ -428,6 +428,10 @@ class PostgresStore:
             self._notify_queues(conn, {name})  # a resumed or widened queue may have work
 
     @reconnecting
+    def job_counts(self, since: datetime) -> dict[str, int]:
+        return {row["name"]: row["n"] for row in self._read("job_counts", {"since": since})}
+
+    @reconnecting
     def queue_stats(self) -> list[base.QueueInfo]:
         return [base.QueueInfo(row["name"], row["concurrency"], row["paused"], row["queued"],
                                row["scheduled"], row["running"])

@@ -121,6 +121,15 @@ ON CONFLICT (name) DO UPDATE SET
     paused = COALESCE(:paused, queues.paused),
     updated_at = :now;
 
+-- name: job_counts
+SELECT status AS name, count(*) AS n FROM jobs GROUP BY status
+UNION ALL
+SELECT 'stalled', count(*) FROM jobs
+WHERE stalled_at IS NOT NULL AND status IN ('running', 'cancelling')
+UNION ALL
+SELECT 'finished_since', count(*) FROM jobs
+WHERE status IN ('completed', 'failed', 'cancelled') AND finished_at > :since;
+
 -- name: queue_stats
 -- Every queue that has jobs or rules: depth by status, limit, pause switch.
 WITH names AS (SELECT DISTINCT queue AS name FROM jobs

@@ -472,6 +472,10 @@ class SQLiteStore:
                 "paused": None if paused is None else int(paused), "now": tx.now})
             self._ring_queues(tx, {name})  # a resumed or widened queue may have work now
 
+    def job_counts(self, since: datetime) -> dict[str, int]:
+        return {row["name"]: row["n"]
+                for row in self._read("job_counts", {"since": since.timestamp()})}
+
     def queue_stats(self) -> list[base.QueueInfo]:
         return [base.QueueInfo(row["name"], row["concurrency"], bool(row["paused"]),
                                row["queued"], row["scheduled"], row["running"])
