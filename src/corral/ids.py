@@ -28,5 +28,19 @@ def uuid7() -> str:
         seq = _seq
     rand = int.from_bytes(os.urandom(8), "big") & 0x3FFF_FFFF_FFFF_FFFF
     value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand
-    text = f"{value:032x}"  # formatted by hand: uuid.UUID costs more than the rest here
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return _spelled(f"{value:032x}")  # by hand: uuid.UUID costs more than the rest here
+
+
+def _spelled(hex32: str) -> str:
+    """32 hex digits in the 8-4-4-4-12 form of every id."""
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
+
+
+def prefix_bounds(prefix: str) -> tuple[str, str]:
+    """The lowest and highest id starting with ``prefix`` (hyphens optional, any case), so
+    a prefix lookup is an index range scan: ``id BETWEEN low AND high``. Raises
+    ``ValueError`` for a prefix that no id can start with."""
+    digits = prefix.replace("-", "").lower()
+    if len(digits) > 32 or any(c not in "0123456789abcdef" for c in digits):
+        raise ValueError(f"{prefix!r} is not the start of a job id")
+    return _spelled(digits.ljust(32, "0")), _spelled(digits.ljust(32, "f"))

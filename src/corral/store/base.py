@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from corral import ids
 from corral.batch import Batch, NewBatch
 from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
@@ -36,6 +37,13 @@ class JobFilter:
     created_before: datetime | None = None
     before_id: str | None = None
     """Only jobs older than this id (ids sort by creation): the cursor of a listing."""
+    id_prefix: str | None = None
+    """Only jobs whose id starts with this (hyphens optional): how the CLI resolves a
+    short id. A range on the primary key (``ids.prefix_bounds``), never a scan."""
+
+    def id_bounds(self) -> tuple[str | None, str | None]:
+        """``(low, high)`` of ``id_prefix`` for ``id BETWEEN low AND high``; Nones without."""
+        return (None, None) if self.id_prefix is None else ids.prefix_bounds(self.id_prefix)
 
 
 @dataclass(frozen=True)

@@ -287,6 +287,7 @@ WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
   AND (%(limit_key)s::text IS NULL OR limit_key = %(limit_key)s::text)
   AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s::timestamptz)
   AND (%(before_id)s::text IS NULL OR id < %(before_id)s::text)
+  AND (%(id_low)s::text IS NULL OR id BETWEEN %(id_low)s::text AND %(id_high)s::text)
 ORDER BY id DESC
 LIMIT %(limit)s;
 

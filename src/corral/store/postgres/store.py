@@ -406,12 +406,14 @@ class PostgresStore:
 
     @reconnecting
     def list_jobs(self, where: base.JobFilter, *, limit: int | None = 100) -> list[Job]:
+        id_low, id_high = where.id_bounds()
         rows = self._read("list_jobs", {
             "statuses": [str(s) for s in where.statuses] if where.statuses else None,
             "ids": list(where.ids) if where.ids is not None else None,
             "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
             "limit_key": where.limit_key, "created_before": where.created_before,
             "before_id": where.before_id,
+            "id_low": id_low, "id_high": id_high,
             "limit": limit,
         })
         return [_job(row) for row in rows]

@@ -237,6 +237,7 @@ WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:limit_key IS NULL OR limit_key = :limit_key)
   AND (:created_before IS NULL OR created_at < :created_before)
   AND (:before_id IS NULL OR id < :before_id)
+  AND (:id_low IS NULL OR id BETWEEN :id_low AND :id_high)
 ORDER BY id DESC
 LIMIT :limit;
 

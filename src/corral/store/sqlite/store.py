@@ -452,12 +452,14 @@ class SQLiteStore:
         return _job(rows[0]) if rows else None
 
     def list_jobs(self, where: base.JobFilter, *, limit: int | None = 100) -> list[Job]:
+        id_low, id_high = where.id_bounds()
         rows = self._read("list_jobs", {
             "statuses": json.dumps(list(where.statuses)) if where.statuses else None,
             "ids": json.dumps(list(where.ids)) if where.ids is not None else None,
             "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
             "limit_key": where.limit_key, "created_before": _ts(where.created_before),
             "before_id": where.before_id,
+            "id_low": id_low, "id_high": id_high,
             "limit": -1 if limit is None else limit,
         })
         return [_job(row) for row in rows]
