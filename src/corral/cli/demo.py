@@ -11,14 +11,9 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
+from corral.cli.render import STATUS_STYLE
 from corral.job import Job
-from corral.status import JobStatus
 
-STATUS_STYLE = {
-    JobStatus.SCHEDULED: "cyan", JobStatus.QUEUED: "blue", JobStatus.RUNNING: "yellow",
-    JobStatus.CANCELLING: "magenta", JobStatus.COMPLETED: "green", JobStatus.FAILED: "red",
-    JobStatus.CANCELLED: "bright_black",
-}
 TICKERS = ["RY.TO", "TD.TO", "SHOP.TO", "ENB.TO"]
 
 

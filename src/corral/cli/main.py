@@ -8,7 +8,22 @@ import sys
 import typer
 
 from corral import errors
-from corral.cli import demo, render, serve, worker
+from corral.cli import (
+    cancel,
+    delete,
+    demo,
+    enqueue,
+    ids,
+    jobs,
+    overview,
+    queues,
+    recover,
+    render,
+    selection,
+    serve,
+    watch,
+    worker,
+)
 from corral.store import open_store
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 0, 1, 2, 3, 4
@@ -22,6 +37,9 @@ EXIT_CODES: dict[type[errors.CorralError], int] = {
     errors.BatchNotFound: EXIT_NOT_FOUND,
     errors.JobActive: EXIT_CONFLICT,
     errors.StoreError: EXIT_ERROR,
+    ids.AmbiguousId: EXIT_USAGE,
+    selection.Refused: EXIT_CONFLICT,
+    watch.NotCompleted: EXIT_ERROR,
 }
 
 cli = typer.Typer(
@@ -31,6 +49,16 @@ cli = typer.Typer(
 )
 cli.command()(worker.worker)
 cli.command()(serve.serve)
+cli.command()(enqueue.enqueue)
+cli.add_typer(jobs.jobs)
+cli.command()(watch.watch)
+cli.command()(cancel.cancel)
+cli.command()(recover.restart)
+cli.command("reset-stuck")(recover.reset_stuck)
+cli.command()(delete.delete)
+cli.add_typer(queues.queues)
+cli.command()(overview.stats)
+cli.command()(overview.workers)
 cli.command()(demo.demo)
 
 

@@ -1,0 +1,50 @@
+"""``corral jobs list`` and ``corral jobs show``: find jobs and read their audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from corral.cli import ids, render
+from corral.cli import selection as sel
+from corral.cli.session import DEFAULT_DB, AsJson, Db, opened
+
+jobs = typer.Typer(name="jobs", no_args_is_help=True, help="Find jobs and read their trail.")
+
+
+@jobs.command("list")
+def list_jobs(
+    status: sel.Status = None,
+    queue: sel.Queue = None,
+    task: sel.TaskName = None,
+    batch: sel.BatchId = None,
+    older_than: sel.OlderThan = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N.")] = 50,
+    db: Db = DEFAULT_DB,
+    as_json: AsJson = False,
+) -> None:
+    """Jobs newest first, with status, progress, phase, age and worker."""
+    with opened(db) as app:
+        found = app.list_jobs(status=sel.statuses(status), queue=queue, task=task,
+                              batch_id=batch, older_than=older_than, limit=limit)
+    if as_json:
+        render.json(found)
+    else:
+        render.jobs_table(found, limit=limit)
+
+
+@jobs.command("show")
+def show(
+    job_id: Annotated[str, typer.Argument(help="Job id, or a unique prefix (6+ chars).")],
+    db: Db = DEFAULT_DB,
+    as_json: AsJson = False,
+) -> None:
+    """One job: every field, and its audit trail (who did what, when, why)."""
+    with opened(db) as app:
+        job = app.get_job(ids.resolve(app, job_id))
+        events = app.job_events(job.id)
+    if as_json:
+        render.json({"job": job, "events": events})
+    else:
+        render.job_detail(job, events)

@@ -1,0 +1,29 @@
+"""What every store command shares: the ``--db`` and ``--json`` options, and the app it
+works on (opened on the store directly: no server, no task registry needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from corral import config
+from corral.app import Corral
+
+Db = Annotated[str, typer.Option(
+    "--db", envvar="CORRAL_DATABASE_URL", help="Database URL (or CORRAL_DATABASE_URL).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+DEFAULT_DB = config.DEFAULT_DATABASE_URL
+
+
+@contextmanager
+def opened(db: str) -> Iterator[Corral]:
+    """A ``Corral`` on ``db``; its store opens (and migrates) on first use, and closes at
+    the end of the command. Actions are recorded as ``user@host`` in the audit trail."""
+    app = Corral(db)
+    try:
+        yield app
+    finally:
+        app.close()
