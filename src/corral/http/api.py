@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Response
 
-from corral import errors
+from corral import errors, web
 from corral.app import Corral
 from corral.http import models as m
 from corral.http.auth import Tokens, guard
@@ -43,6 +43,7 @@ def create_app(corral: Corral, *, admin_token: str | None = None,
         corral.store.list_workers()  # StoreError -> 503
         return m.Health(status="ok", store=corral.store.url.split(":", 1)[0])
 
+    web.mount(api)
     api.state.corral = corral
     return api
 
