@@ -7,35 +7,56 @@ DESIGN §8; bad input is a 4xx, never a 500.
 
 from __future__ import annotations
 
-import time
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Response
+from fastapi.responses import PlainTextResponse
 
 from corral import errors, web
 from corral.app import Corral
 from corral.http import models as m
 from corral.http.auth import Tokens, guard
-from corral.http.problems import install_problem_handlers, limit_body_size
+from corral.http.live import LiveHub
+from corral.http.problems import BodyLimit, install_problem_handlers
+from corral.http.streams import live_routes
+from corral.metrics import CONTENT_TYPE, Metrics
 from corral.task import Signature
 
 API = "/api/v1"
-MAX_POLL_S = 60.0
-POLL_EVERY_S = 0.05  # a long-poll re-reads the job this often (a PK lookup)
 
 
 def create_app(corral: Corral, *, admin_token: str | None = None,
                read_token: str | None = None) -> FastAPI:
     """The ASGI app. With no token at all the API is open (``corral serve`` then binds
     loopback only); with tokens, every route but ``/healthz`` needs one."""
-    api = FastAPI(title="corral", version="1", openapi_url=f"{API}/openapi.json",
-                  docs_url=f"{API}/docs", redoc_url=None)
+    metrics = Metrics(corral.store)
+    hub = LiveHub(corral.store, observe=metrics.observe)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        hub.start()  # histograms count from here; the first watcher waits for nothing
+        yield
+        hub.stop()
+
+    api = FastAPI(title="corral", version="1", openapi_url="/openapi.json",
+                  docs_url="/docs", redoc_url=None, lifespan=lifespan)
     install_problem_handlers(api)
-    api.middleware("http")(limit_body_size)
+    api.add_middleware(BodyLimit)
     tokens = Tokens(admin_token, read_token)
     router = APIRouter(prefix=API, dependencies=[Depends(guard(tokens))])
     _job_routes(router, corral)
+    live_routes(router, corral, hub)
     _batch_and_queue_routes(router, corral)
+
+    @router.get("/metrics", response_class=PlainTextResponse, tags=["overview"],
+                responses={200: {"content": {CONTENT_TYPE: {}}}})
+    def prometheus() -> Response:
+        """Prometheus text format: jobs by queue and status, queue depth, workers by state,
+        run times and cancel latency."""
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
     api.include_router(router)
 
     @api.get(f"{API}/healthz", response_model=m.Health, tags=["health"])
@@ -45,6 +66,7 @@ def create_app(corral: Corral, *, admin_token: str | None = None,
 
     web.mount(api)
     api.state.corral = corral
+    api.state.hub = hub
     return api
 
 
@@ -84,22 +106,6 @@ def _job_routes(router: APIRouter, corral: Corral) -> None:
     @router.get("/jobs/{job_id}", response_model=m.JobOut, tags=["jobs"])
     def get_job(job_id: str) -> m.JobOut:
         return m.JobOut.of(corral.get_job(job_id))
-
-    @router.get("/jobs/{job_id}/poll", response_model=m.JobOut, tags=["jobs"])
-    def poll(job_id: str,
-             current_status: Annotated[str | None, Query(
-                 description="return as soon as the job's status differs from this")] = None,
-             timeout: Annotated[float, Query(ge=0, le=MAX_POLL_S)] = 25.0) -> m.JobOut:
-        """Long-poll: the job once its status changes (or is terminal when no
-        ``current_status`` is given), else the job as it is after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            job = corral.get_job(job_id)
-            changed = (str(job.status) != current_status if current_status
-                       else job.is_terminal)
-            if changed or time.monotonic() >= deadline:
-                return m.JobOut.of(job)
-            time.sleep(min(POLL_EVERY_S, max(deadline - time.monotonic(), 0.0)))
 
     @router.get("/jobs/{job_id}/events", response_model=list[m.EventOut], tags=["jobs"])
     def job_events(job_id: str) -> list[m.EventOut]:

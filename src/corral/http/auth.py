@@ -5,7 +5,7 @@ logged. With neither token set the API is open (``corral serve`` binds loopback 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -36,8 +36,8 @@ def presented(request: Request) -> str | None:
     return request.headers.get("x-admin-token")
 
 
-def guard(tokens: Tokens) -> Callable[[Request], None]:
-    def check(request: Request) -> None:
+def guard(tokens: Tokens) -> Callable[[Request], Awaitable[None]]:
+    async def check(request: Request) -> None:  # async: no thread hop for a compare
         if not tokens.required:
             return
         given = presented(request)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from corral import errors
 
@@ -83,10 +84,36 @@ def install_problem_handlers(api: FastAPI) -> None:
         return problem(500, "InternalError", "unexpected server error (logged)")
 
 
-async def limit_body_size(request: Request,
-                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Refuses bodies over MAX_BODY before reading them (by Content-Length)."""
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-        return problem(413, "PayloadTooLarge", f"request bodies are limited to {MAX_BODY} bytes")
-    return await call_next(request)
+class BodyLimit:
+    """Refuses request bodies over ``MAX_BODY`` bytes with a 413: at once when the
+    Content-Length says so, else (chunked uploads) as soon as the bytes read pass it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            await _too_large()(scope, receive, send)
+            return
+        read = 0
+
+        async def counted() -> Message:
+            nonlocal read
+            message = await receive()
+            read += len(message.get("body", b""))
+            if read > MAX_BODY:
+                raise Problem(413, "PayloadTooLarge", _TOO_LARGE)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+_TOO_LARGE = f"request bodies are limited to {MAX_BODY} bytes"
+
+
+def _too_large() -> JSONResponse:
+    return problem(413, "PayloadTooLarge", _TOO_LARGE)

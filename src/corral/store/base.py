@@ -22,6 +22,7 @@ from corral.batch import Batch, NewBatch
 from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
 from corral.status import JobStatus
+from corral.store.changes import ChangeFeed
 
 
 @dataclass(frozen=True)
@@ -299,6 +300,9 @@ class Store(Protocol):
         """Jobs per status, plus ``stalled`` (active with stalled_at) and
         ``finished_since`` (terminal jobs finished after ``since``: throughput)."""
 
+    def jobs_per_queue(self) -> list[tuple[str, JobStatus, int]]:
+        """(queue, status, number of jobs) for every pair that has jobs."""
+
     def queue_stats(self) -> list[QueueInfo]:
         """Every queue with active jobs or rules: its rules and depth by status."""
 
@@ -363,3 +367,8 @@ class Store(Protocol):
 
     def open_listener(self) -> Listener:
         """A listener for one worker (doorbell + outbox on SQLite, LISTEN on PostgreSQL)."""
+
+    def open_change_feed(self) -> ChangeFeed:
+        """A feed of the ids of changed jobs, for a server pushing changes to watchers
+        (a change log read by id on SQLite, NOTIFY on PostgreSQL). While a feed is open,
+        every write logs its changes; close it when done."""

@@ -28,6 +28,12 @@ class Target:
         return f"corral_{self.schema}"
 
     @property
+    def changes_channel(self) -> str:
+        """Where the job-change triggers NOTIFY (migration 0003 names it the same way:
+        a hash, since channel names stop at 63 bytes and schema names may be long)."""
+        return f"corral_changes_{hashlib.md5(self.schema.encode()).hexdigest()[:16]}"
+
+    @property
     def application_name(self) -> str:
         """Shown in ``pg_stat_activity``: an operator can see (or end) corral's sessions."""
         return f"corral:{self.schema}"

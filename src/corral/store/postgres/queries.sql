@@ -458,3 +458,20 @@ RETURNING id;
 -- name: running_started_before
 -- Running jobs started before the cutoff (reset_stuck cancels those on live workers).
 SELECT id FROM jobs WHERE status = 'running' AND started_at < %(cutoff)s;
+
+-- name: open_change_feed
+-- A live feed starts (or says it is still there): the change triggers NOTIFY while any
+-- feed row exists.
+INSERT INTO change_feeds (id, seen_at) VALUES (%(id)s, now())
+ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at;
+
+-- name: close_change_feed
+DELETE FROM change_feeds WHERE id = %(id)s;
+
+-- name: prune_change_feeds
+-- Forget feeds that stopped saying they are there (their server died): triggers go quiet.
+DELETE FROM change_feeds WHERE seen_at < %(before)s;
+
+-- name: jobs_per_queue
+-- How many jobs each queue has in each status (the metrics' gauge).
+SELECT queue, status, count(*) AS n FROM jobs GROUP BY queue, status;

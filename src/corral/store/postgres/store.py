@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar, cast
 
 import psycopg
@@ -31,7 +31,8 @@ from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
 from corral.status import IN_FLIGHT, PENDING, JobStatus
 from corral.store import base, codec, limits, migrate, trail
-from corral.store.postgres import connection, listener
+from corral.store.changes import FEED_STALE_AFTER
+from corral.store.postgres import changes, connection, listener
 
 Q = migrate.load_queries("corral.store.postgres")
 PRUNE_CHUNK = 5000  # rows deleted per retention statement
@@ -434,6 +435,11 @@ class PostgresStore:
         return {row["name"]: row["n"] for row in self._read("job_counts", {"since": since})}
 
     @reconnecting
+    def jobs_per_queue(self) -> list[tuple[str, JobStatus, int]]:
+        return [(row["queue"], JobStatus(row["status"]), int(row["n"]))
+                for row in self._read("jobs_per_queue", {})]
+
+    @reconnecting
     def queue_stats(self) -> list[base.QueueInfo]:
         return [base.QueueInfo(row["name"], row["concurrency"], row["paused"], row["queued"],
                                row["scheduled"], row["running"])
@@ -574,11 +580,30 @@ class PostgresStore:
     def read_notifications(self, after_id: int) -> list[base.Notification]:
         return []
 
+    @reconnecting
     def prune_notifications(self, older_than: datetime) -> int:
+        """NOTIFY needs no outbox; only feeds whose server died are forgotten here."""
+        with self._write() as conn:
+            conn.execute(Q["prune_change_feeds"], {
+                "before": datetime.now(UTC) - timedelta(seconds=FEED_STALE_AFTER)})
         return 0
 
     def open_listener(self) -> listener.PostgresListener:
         return listener.PostgresListener(self.target)
+
+    def open_change_feed(self) -> changes.NotifyFeed:
+        return changes.NotifyFeed(self)
+
+    @reconnecting
+    def touch_change_feed(self, feed_id: str) -> None:
+        """Register (or keep alive) a feed: the change triggers NOTIFY while one exists."""
+        with self._write() as conn:
+            conn.execute(Q["open_change_feed"], {"id": feed_id})
+
+    @reconnecting
+    def close_change_feed(self, feed_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(Q["close_change_feed"], {"id": feed_id})
 
 
 # -- row conversion --------------------------------------------------------------------

@@ -390,3 +390,36 @@ RETURNING id;
 -- name: running_started_before
 -- Running jobs started before :cutoff (reset_stuck cancels those on live workers).
 SELECT id FROM jobs WHERE status = 'running' AND started_at < :cutoff;
+
+-- name: open_change_feed
+-- A live feed starts (or says it is still there): the change-log triggers write while
+-- any feed row exists.
+INSERT INTO change_feeds (id, seen_at) VALUES (:id, :now)
+ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at;
+
+-- name: close_change_feed
+DELETE FROM change_feeds WHERE id = :id;
+
+-- name: last_change_id
+-- The newest change-log id ever handed out (pruning does not reset it).
+SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'job_changes'), 0);
+
+-- name: read_changes
+-- Change-log rows after a feed's last-seen id, oldest first.
+SELECT id, job_id FROM job_changes WHERE id > :after_id ORDER BY id LIMIT :limit;
+
+-- name: prune_changes
+-- Forget change-log rows up to an id every feed is long past.
+DELETE FROM job_changes WHERE id <= :upto;
+
+-- name: prune_change_feeds
+-- Forget feeds that stopped saying they are there (their server died): triggers go quiet.
+DELETE FROM change_feeds WHERE seen_at < :before;
+
+-- name: prune_unread_changes
+-- With no feed left, nobody will read the change log.
+DELETE FROM job_changes WHERE NOT EXISTS (SELECT 1 FROM change_feeds);
+
+-- name: jobs_per_queue
+-- How many jobs each queue has in each status (the metrics' gauge).
+SELECT queue, status, count(*) AS n FROM jobs GROUP BY queue, status;

@@ -28,7 +28,8 @@ from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
 from corral.status import IN_FLIGHT, PENDING, JobStatus
 from corral.store import base, codec, limits, migrate, trail
-from corral.store.sqlite import doorbell, liveness
+from corral.store.changes import FEED_STALE_AFTER
+from corral.store.sqlite import changes, doorbell, liveness
 
 Q = migrate.load_queries("corral.store.sqlite")
 MIGRATIONS = migrate.load_migrations("corral.store.sqlite")
@@ -478,6 +479,10 @@ class SQLiteStore:
         return {row["name"]: row["n"]
                 for row in self._read("job_counts", {"since": since.timestamp()})}
 
+    def jobs_per_queue(self) -> list[tuple[str, JobStatus, int]]:
+        return [(row["queue"], JobStatus(row["status"]), int(row["n"]))
+                for row in self._read("jobs_per_queue", {})]
+
     def queue_stats(self) -> list[base.QueueInfo]:
         return [base.QueueInfo(row["name"], row["concurrency"], bool(row["paused"]),
                                row["queued"], row["scheduled"], row["running"])
@@ -676,21 +681,55 @@ class SQLiteStore:
         with self._write() as tx:
             cursor = tx.conn.execute(Q["prune_notifications"],
                                      {"before": older_than.timestamp()})
+            tx.conn.execute(Q["prune_change_feeds"], {"before": tx.now - FEED_STALE_AFTER})
+            tx.conn.execute(Q["prune_unread_changes"])
             return cursor.rowcount
 
     def open_listener(self) -> doorbell.DoorbellListener:
         return doorbell.DoorbellListener(self)
+
+    # -- live change feed (the change log; see corral.store.sqlite.changes) ------------
+
+    def open_change_feed(self) -> changes.ChangeLogFeed:
+        return changes.ChangeLogFeed(self)
+
+    def touch_change_feed(self, feed_id: str, *, prune_upto: int) -> None:
+        """Register (or keep alive) a feed; forget dead feeds and old change-log rows."""
+        with self._write() as tx:
+            tx.conn.execute(Q["open_change_feed"], {"id": feed_id, "now": tx.now})
+            tx.conn.execute(Q["prune_change_feeds"],
+                            {"before": tx.now - FEED_STALE_AFTER})
+            if prune_upto > 0:
+                tx.conn.execute(Q["prune_changes"], {"upto": prune_upto})
+
+    def last_change_id(self) -> int:
+        return int(self._read("last_change_id", {})[0][0])
+
+    def read_changes(self, after_id: int, limit: int) -> list[tuple[int, str]]:
+        rows = self._read("read_changes", {"after_id": after_id, "limit": limit})
+        return [(row["id"], row["job_id"]) for row in rows]
+
+    def close_change_feed(self, feed_id: str) -> None:
+        with self._write() as tx:
+            tx.conn.execute(Q["close_change_feed"], {"id": feed_id})
 
 
 # -- row conversion --------------------------------------------------------------------
 
 
 def _statements(sql: str) -> Iterator[str]:
-    """Split a migration into statements (migrations hold no semicolons in literals)."""
-    code = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
-    for statement in code.split(";"):
-        if statement.strip():
-            yield statement.strip()
+    """Split a migration into statements; a trigger's body (``BEGIN ...; END;``) stays
+    whole, since ``sqlite3.complete_statement`` knows where a statement really ends."""
+    pending = ""
+    for line in sql.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        pending += line + "\n"
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        yield pending.strip()
 
 
 def _queue_slots(conn: sqlite3.Connection, queues: Sequence[str], limit: int) -> dict[str, int]:
