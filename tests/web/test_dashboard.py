@@ -173,3 +173,50 @@ def test_a_read_only_token_is_asked_to_change_and_the_refusal_is_shown(
     dialog.get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("alert")).to_contain_text("read-only token cannot change anything")
     assert server.job(job_id)["status"] == "queued"
+
+
+def test_a_batch_of_thousands_is_shown_a_page_at_a_time_and_cancelled_from_its_card(
+        dashboard: Page, server: Server) -> None:
+    queue = held_queue()
+    answer = server.api.post("/batches", json={"name": "big", "jobs": [
+        {"task": "noop", "args": [n], "queue": queue} for n in range(1500)]})
+    assert answer.status_code == 201, answer.text
+    batch_id = answer.json()["batch"]["id"]
+    dashboard.get_by_role("link", name="Batches").click()
+    card = dashboard.locator(f".batch[data-batch-id='{batch_id}']")
+    expect(card).to_contain_text("0/1500")
+    card.get_by_role("link", name=re.compile("^big")).click()
+    expect(dashboard.locator("tbody tr[data-job-id]")).to_have_count(50)
+    card = dashboard.locator(f".batch[data-batch-id='{batch_id}']")
+
+    card.get_by_role("button", name="Cancel batch").click()
+    confirm(dashboard, "Cancel batch")
+    expect(card).to_have_attribute("data-state", "cancelled")
+    expect(dashboard.locator("tbody tr[data-status='cancelled']")).to_have_count(50)
+    counts = server.api.get(f"/batches/{batch_id}").json()["counts"]
+    assert counts["cancelled"] == 1500
+
+
+def test_cancel_all_matching_counts_first_then_cancels_every_page(
+        dashboard: Page, server: Server) -> None:
+    queue = held_queue()
+    ids = [server.enqueue("noop", n, queue=queue) for n in range(30)]
+    dashboard.goto(f"{server.url}#/jobs?queue={queue}&status=queued&limit=25")
+    expect(dashboard.locator("tbody tr[data-job-id]")).to_have_count(25)
+    dashboard.get_by_role("button", name="Cancel all matching…").click()
+    expect(dashboard.locator("#confirm-dialog")).to_contain_text("30 jobs matching the filter")
+    confirm(dashboard, "Cancel")
+    expect(dashboard.get_by_text("No jobs match.")).to_be_visible()  # none queued now
+    assert {server.job(job_id)["status"] for job_id in ids} == {"cancelled"}
+
+
+def test_the_workers_page_shows_the_live_worker_and_the_job_it_holds(
+        dashboard: Page, server: Server) -> None:
+    job_id = server.enqueue("spin", 60)
+    server.wait_status(job_id, "running")
+    dashboard.get_by_role("link", name="Workers").click()
+    worker = dashboard.locator("tr[data-state='running']")
+    expect(worker).to_contain_text("alive")
+    expect(worker.get_by_role("link", name=job_id[-12:])).to_be_visible()
+    server.api.post(f"/jobs/{job_id}/cancel")
+    expect(worker.get_by_role("link", name=job_id[-12:])).to_be_hidden()
