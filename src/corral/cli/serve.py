@@ -18,6 +18,7 @@ from corral.cli import appload
 from corral.worker.worker import DEFAULT_CONCURRENCY, Worker
 
 logger = logging.getLogger("corral.http")
+STREAMS_GRACE = 2  # seconds open streams get when the server stops
 
 
 def is_loopback(host: str) -> bool:
@@ -42,7 +43,7 @@ def serve(
     concurrency: int = typer.Option(DEFAULT_CONCURRENCY, "--concurrency", "-c", min=1),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
-    """Serve the HTTP API at /api/v1 (OpenAPI at /api/v1/openapi.json)."""
+    """Serve the HTTP API at /api/v1 (OpenAPI at /openapi.json) and the web UI at /."""
     import uvicorn  # here, not at the top: `corral worker` should not load a web stack
 
     from corral.http import create_app
@@ -64,7 +65,10 @@ def serve(
         worker = Worker(corral_app, queues=names, concurrency=concurrency)
         worker.start()
     try:
-        uvicorn.run(api, host=host, port=port, log_level=log_level.lower())
+        # open event streams never end by themselves: on shutdown give them a moment,
+        # then close them (clients reconnect) rather than wait forever
+        uvicorn.run(api, host=host, port=port, log_level=log_level.lower(),
+                    timeout_graceful_shutdown=STREAMS_GRACE)
     finally:
         if worker is not None:
             worker.stop(timeout=settings.shutdown_grace)

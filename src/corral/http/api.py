@@ -25,6 +25,12 @@ from corral.metrics import CONTENT_TYPE, Metrics
 from corral.task import Signature
 
 API = "/api/v1"
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": m.Problem, "description": text} for code, text in (
+        (401, "no token"), (403, "wrong or read-only token"),
+        (404, "JobNotFound / BatchNotFound"), (409, "JobAlreadyFinished / JobActive"),
+        (413, "body too large"), (422, "invalid input: UnknownTask, bad arguments, ..."),
+        (503, "the store is unreachable"))}
 
 
 def create_app(corral: Corral, *, admin_token: str | None = None,
@@ -45,7 +51,8 @@ def create_app(corral: Corral, *, admin_token: str | None = None,
     install_problem_handlers(api)
     api.add_middleware(BodyLimit)
     tokens = Tokens(admin_token, read_token)
-    router = APIRouter(prefix=API, dependencies=[Depends(guard(tokens))])
+    router = APIRouter(prefix=API, dependencies=[Depends(guard(tokens))],
+                       responses=ERROR_RESPONSES)
     _job_routes(router, corral)
     live_routes(router, corral, hub)
     _batch_and_queue_routes(router, corral)
