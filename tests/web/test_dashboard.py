@@ -151,7 +151,7 @@ def test_a_queue_is_paused_and_resumed_from_the_queues_page(
         dashboard: Page, server: Server) -> None:
     queue = held_queue()
     server.enqueue("noop", queue=queue)
-    dashboard.get_by_role("link", name="Queues").click()
+    dashboard.get_by_role("link", name="Queues", exact=True).click()
     queue_row = dashboard.locator(f"tr[data-queue='{queue}']")
     expect(queue_row).to_contain_text("1")
 
@@ -182,7 +182,7 @@ def test_a_batch_of_thousands_is_shown_a_page_at_a_time_and_cancelled_from_its_c
         {"task": "noop", "args": [n], "queue": queue} for n in range(1500)]})
     assert answer.status_code == 201, answer.text
     batch_id = answer.json()["batch"]["id"]
-    dashboard.get_by_role("link", name="Batches").click()
+    dashboard.get_by_role("link", name="Batches", exact=True).click()
     card = dashboard.locator(f".batch[data-batch-id='{batch_id}']")
     expect(card).to_contain_text("0/1500")
     card.get_by_role("link", name=re.compile("^big")).click()
@@ -214,7 +214,7 @@ def test_the_workers_page_shows_the_live_worker_and_the_job_it_holds(
         dashboard: Page, server: Server) -> None:
     job_id = server.enqueue("spin", 60)
     server.wait_status(job_id, "running")
-    dashboard.get_by_role("link", name="Workers").click()
+    dashboard.get_by_role("link", name="Workers", exact=True).click()
     worker = dashboard.locator("tr[data-state='running']")
     expect(worker).to_contain_text("alive")
     expect(worker.get_by_role("link", name=job_id[-12:])).to_be_visible()

@@ -48,6 +48,7 @@ export function liveBatch(batchId) {
   const scheduled = throttle(refresh, REFETCH_MS);
   refresh();
   return {
+    id: batchId,
     element,
     onLive(kind, data) {
       if (kind !== "job_update" || (data && data.batch_id === batchId)) scheduled();

@@ -67,7 +67,12 @@ export function jobsPage(view, params) {
     }
     if (filter.limit !== 50) search.set("limit", String(filter.limit));
     const text = search.toString();
-    history.replaceState(null, "", `#/jobs${text ? `?${text}` : ""}`);
+    const hash = `#/jobs${text ? `?${text}` : ""}`;
+    if ((filter.batch_id || null) !== (batch ? batch.id : null)) {
+      location.hash = hash; // another batch card: the router mounts the page afresh
+      return;
+    }
+    history.replaceState(null, "", hash);
     cancelMatching.hidden = !isFiltered();
     cursors = [null];
     load();
