@@ -33,6 +33,7 @@ def test_enqueue_a_task_by_name_with_json_arguments(
     assert result.returncode == 0, result.stderr
     job_id = json.loads(result.stdout)["id"]
     done = wait_until(lambda: finished(store, job_id), message="the enqueued job to finish")
+    assert done is not None
     assert done.status == JobStatus.COMPLETED and done.result == {"n": 5}
     text = corral_cli("enqueue", *APP, "noop", '"plain"', "--queue", "elsewhere")
     assert text.returncode == 0 and "(noop on elsewhere, queued)" in text.stdout

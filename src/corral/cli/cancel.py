@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
+from corral.app import Corral
+from corral.bulk import BulkResult
 from corral.cli import selection as sel
-from corral.cli.session import DEFAULT_DB, AsJson, Db, opened
 from corral.status import ACTIVE
 
 Force = Annotated[bool, typer.Option(
@@ -15,34 +16,14 @@ Force = Annotated[bool, typer.Option(
                     "gone (a live worker drops the job when it learns).")]
 
 
-def cancel(
-    job_ids: sel.Ids = None,
-    batch: sel.BatchId = None,
-    everything: sel.Everything = False,
-    status: sel.Status = None,
-    queue: sel.Queue = None,
-    task: sel.TaskName = None,
-    older_than: sel.OlderThan = None,
-    reason: sel.Reason = None,
-    force: Force = False,
-    yes: sel.Yes = False,
-    dry_run: sel.DryRun = False,
-    db: Db = DEFAULT_DB,
-    as_json: AsJson = False,
-) -> None:
-    """Cancel jobs: pending ones never start, running ones stop at their next checkpoint
-    (cancelling -> cancelled). Finished jobs are refused (exit 4).
+@sel.command("cancel", sorted(ACTIVE), sel.option("reason", sel.Reason),
+             sel.option("force", Force, False))
+def cancel(app: Corral, job_ids: list[str], *, reason: str | None, force: bool) -> BulkResult:
+    """Cancel jobs by id, by --batch, or by filter (--all asks first; --yes does not).
 
-    corral cancel 0197ab12cd --reason "wrong ticker";
-    corral cancel --batch BATCH_ID;
-    corral cancel --all --status running --queue reports
+    Pending jobs never start; running ones stop at their next checkpoint (cancelling, then
+    cancelled), or at once with --force. Finished jobs are refused (exit 4).
+    Examples: corral cancel 01a2b3c4-d5e6 --reason "wrong ticker";
+    corral cancel --batch BATCH_ID; corral cancel --all --status running --queue reports
     """
-    filters = sel.Filters(sel.statuses(status), queue, task, batch, older_than)
-    with opened(db) as app:
-        jobs, confirm = sel.select(app, job_ids, filters, everything,
-                                   default_status=sorted(ACTIVE))
-        question = (f"{'Force-cancel' if force else 'Cancel'} {len(jobs)} job(s) "
-                    f"({filters.describe()})?") if confirm and not yes else None
-        sel.act(app, "cancel", jobs,
-                lambda matched: app.cancel_many(matched, reason=reason, force=force),
-                ask=question, dry_run=dry_run, as_json=as_json)
+    return app.cancel_many(job_ids, reason=reason, force=force)

@@ -6,11 +6,14 @@ from typing import Annotated
 
 import typer
 
+from corral.app import Corral
 from corral.cli import ids, render
 from corral.cli import selection as sel
-from corral.cli.session import DEFAULT_DB, AsJson, Db, opened
+from corral.cli.session import DEFAULT_DB, AsJson, Db, read
+from corral.job import Job, JobEvent
 
-jobs = typer.Typer(name="jobs", no_args_is_help=True, help="Find jobs and read their trail.")
+jobs = typer.Typer(name="jobs", no_args_is_help=True, rich_markup_mode="markdown",
+                   help="Find jobs and read their trail.")
 
 
 @jobs.command("list")
@@ -25,26 +28,22 @@ def list_jobs(
     as_json: AsJson = False,
 ) -> None:
     """Jobs newest first, with status, progress, phase, age and worker."""
-    with opened(db) as app:
-        found = app.list_jobs(status=sel.statuses(status), queue=queue, task=task,
-                              batch_id=batch, older_than=older_than, limit=limit)
-    if as_json:
-        render.json(found)
-    else:
-        render.jobs_table(found, limit=limit)
+    read(db, as_json,
+         lambda app: app.list_jobs(status=sel.statuses(status), queue=queue, task=task,
+                                   batch_id=batch, older_than=older_than, limit=limit),
+         lambda found: render.jobs_table(found, limit=limit))
 
 
 @jobs.command("show")
-def show(
+def show_job(
     job_id: Annotated[str, typer.Argument(help="Job id, or a unique prefix (6+ chars).")],
     db: Db = DEFAULT_DB,
     as_json: AsJson = False,
 ) -> None:
     """One job: every field, and its audit trail (who did what, when, why)."""
-    with opened(db) as app:
+    def fetch(app: Corral) -> tuple[Job, list[JobEvent]]:
         job = app.get_job(ids.resolve(app, job_id))
-        events = app.job_events(job.id)
-    if as_json:
-        render.json({"job": job, "events": events})
-    else:
-        render.job_detail(job, events)
+        return job, app.job_events(job.id)
+
+    read(db, as_json, fetch, lambda found: render.job_detail(*found),
+         lambda found: {"job": found[0], "events": found[1]})

@@ -44,7 +44,7 @@ EXIT_CODES: dict[type[errors.CorralError], int] = {
 
 cli = typer.Typer(
     name="corral", no_args_is_help=True, add_completion=False,
-    pretty_exceptions_enable=False,
+    pretty_exceptions_enable=False, rich_markup_mode="markdown",
     help="Background jobs you can see, stop and recover.",
 )
 cli.command()(worker.worker)

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
+from corral.app import Corral
 from corral.cli import render
-from corral.cli.session import DEFAULT_DB, AsJson, Db, opened
+from corral.cli.session import DEFAULT_DB, AsJson, Db, read
 
 
 def stats(db: Db = DEFAULT_DB, as_json: AsJson = False) -> None:
     """Jobs per status, stalled, throughput, queues, workers alive and dead."""
-    with opened(db) as app:
-        data = app.stats()
-    if as_json:
-        render.json(data)
-    else:
-        render.stats(data)
+    read(db, as_json, Corral.stats, render.stats)
 
 
 def workers(db: Db = DEFAULT_DB, as_json: AsJson = False) -> None:
     """Every registered worker (alive or dead) and the jobs it holds."""
-    with opened(db) as app:
-        found = app.workers()
-    if as_json:
-        render.json([{**render.plain(worker), "jobs": jobs} for worker, jobs in found])
-    else:
-        render.workers_table(found)
+    read(db, as_json, Corral.workers, render.workers_table,
+         lambda found: [{**render.plain(worker), "jobs": jobs} for worker, jobs in found])

@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 
+from corral.app import Corral
 from corral.cli import render
-from corral.cli.session import DEFAULT_DB, AsJson, Db, opened
+from corral.cli.session import DEFAULT_DB, AsJson, Db, opened, read
 
 queues = typer.Typer(name="queues", invoke_without_command=True,
+                     rich_markup_mode="markdown",
                      help="List queues; set limits, pause and resume them.")
 Name = Annotated[str, typer.Argument(help="The queue.")]
 
@@ -19,12 +21,7 @@ def list_queues(ctx: typer.Context, db: Db = DEFAULT_DB, as_json: AsJson = False
     """Every queue with jobs or rules: limit, paused or not, depth."""
     if ctx.invoked_subcommand is not None:
         return
-    with opened(db) as app:
-        found = app.queues()
-    if as_json:
-        render.json(found)
-    else:
-        render.queues_table(found)
+    read(db, as_json, Corral.queues, render.queues_table)
 
 
 @queues.command("set")

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from corral.app import Corral
+from corral.bulk import BulkResult
 from corral.cli import render
 from corral.cli import selection as sel
 from corral.cli.session import DEFAULT_DB, AsJson, Db, opened
@@ -13,33 +15,15 @@ from corral.status import JobStatus
 from corral.store.base import JobFilter
 
 
-def restart(
-    job_ids: sel.Ids = None,
-    batch: sel.BatchId = None,
-    everything: sel.Everything = False,
-    status: sel.Status = None,
-    queue: sel.Queue = None,
-    task: sel.TaskName = None,
-    older_than: sel.OlderThan = None,
-    reason: sel.Reason = None,
-    yes: sel.Yes = False,
-    dry_run: sel.DryRun = False,
-    db: Db = DEFAULT_DB,
-    as_json: AsJson = False,
-) -> None:
-    """Put failed or cancelled jobs back in their queue, same id, fresh attempts. Active and
-    completed jobs are refused (exit 4).
+@sel.command("restart", [JobStatus.FAILED, JobStatus.CANCELLED],
+             sel.option("reason", sel.Reason))
+def restart(app: Corral, job_ids: list[str], *, reason: str | None) -> BulkResult:
+    """Put failed or cancelled jobs back in their queue: same id, fresh attempts.
 
-    corral restart 0197ab12cd;  corral restart --status failed --task reports.build
+    Active and completed jobs are refused (exit 4).
+    Examples: corral restart 01a2b3c4-d5e6; corral restart --status failed --task reports.build
     """
-    filters = sel.Filters(sel.statuses(status), queue, task, batch, older_than)
-    with opened(db) as app:
-        jobs, confirm = sel.select(app, job_ids, filters, everything,
-                                   default_status=[JobStatus.FAILED, JobStatus.CANCELLED])
-        question = (f"Restart {len(jobs)} job(s) ({filters.describe()})?"
-                    if confirm and not yes else None)
-        sel.act(app, "restart", jobs, lambda matched: app.restart_many(matched, reason=reason),
-                ask=question, dry_run=dry_run, as_json=as_json)
+    return app.restart_many(job_ids, reason=reason)
 
 
 def reset_stuck(
@@ -49,8 +33,10 @@ def reset_stuck(
     db: Db = DEFAULT_DB,
     as_json: AsJson = False,
 ) -> None:
-    """Stop jobs that have been running too long: those of dead workers fail at once, the
-    others are cancelled (their worker stops them)."""
+    """Stop jobs that have been running longer than --older-than.
+
+    Jobs of dead workers fail at once; the others are cancelled (their worker stops them).
+    """
     with opened(db) as app:
         with render.working(f"resetting jobs running longer than {older_than}"):
             reset = app.reset_stuck(older_than, reason=reason)

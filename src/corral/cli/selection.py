@@ -9,9 +9,10 @@ reported as refused, never forced.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,6 +20,7 @@ from corral import errors
 from corral.app import Corral
 from corral.bulk import BulkResult
 from corral.cli import ids, render
+from corral.cli.session import DEFAULT_DB, AsJson, Db, opened
 from corral.job import Job
 from corral.status import JobStatus
 from corral.store.base import JobFilter
@@ -133,3 +135,46 @@ def act(app: Corral, action: str, jobs: list[Job], operation: Callable[[list[str
         render.bulk_report(result, jobs, after)
     if result.refused:
         raise Refused(action, result.refused)
+
+
+def option(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=annotation)
+
+
+SELECTING = [option("job_ids", Ids), option("batch", BatchId),
+             option("everything", Everything, False), option("status", Status),
+             option("queue", Queue), option("task", TaskName), option("older_than", OlderThan)]
+RUNNING = [option("yes", Yes, False), option("dry_run", DryRun, False),
+           option("db", Db, DEFAULT_DB), option("as_json", AsJson, False)]
+
+Operation = Callable[..., BulkResult]
+
+
+def command(action: str, default_status: Sequence[str], *extra: inspect.Parameter
+            ) -> Callable[[Operation], Callable[..., None]]:
+    """A ``cancel`` / ``restart`` / ``delete`` command from ``operation(app, job_ids,
+    **extra options) -> BulkResult``. The options that select jobs, confirm and print are
+    declared once (``SELECTING``, ``RUNNING``) and spliced into each command's signature
+    around its own ``extra`` options; Typer reads the signature."""
+
+    def decorate(operation: Operation) -> Callable[..., None]:
+        def run(job_ids: list[str] | None, batch: str | None, everything: bool,
+                status: list[str] | None, queue: str | None, task: str | None,
+                older_than: str | None, yes: bool, dry_run: bool, db: str, as_json: bool,
+                **extras: Any) -> None:
+            filters = Filters(statuses(status), queue, task, batch, older_than)
+            with opened(db) as app:
+                jobs, confirm = select(app, job_ids, filters, everything, default_status)
+                question = (f"{action.capitalize()} {len(jobs)} job(s) ({filters.describe()})?"
+                            if confirm and not yes else None)
+                act(app, action, jobs, lambda matched: operation(app, matched, **extras),
+                    ask=question, dry_run=dry_run, as_json=as_json)
+
+        run.__name__ = operation.__name__
+        run.__doc__ = operation.__doc__
+        run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [*SELECTING, *extra, *RUNNING], return_annotation=None)
+        return run
+
+    return decorate

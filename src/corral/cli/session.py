@@ -3,14 +3,17 @@ works on (opened on the store directly: no server, no task registry needed)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from corral import config
 from corral.app import Corral
+from corral.cli import render
+
+T = TypeVar("T")
 
 Db = Annotated[str, typer.Option(
     "--db", envvar="CORRAL_DATABASE_URL", help="Database URL (or CORRAL_DATABASE_URL).")]
@@ -27,3 +30,14 @@ def opened(db: str) -> Iterator[Corral]:
         yield app
     finally:
         app.close()
+
+
+def read(db: str, as_json: bool, fetch: Callable[[Corral], T], text: Callable[[T], None],
+         data: Callable[[T], Any] = lambda value: value) -> None:
+    """A read command: fetch from the store, print as text, or as JSON with ``--json``."""
+    with opened(db) as app:
+        value = fetch(app)
+    if as_json:
+        render.json(data(value))
+    else:
+        text(value)

@@ -33,8 +33,12 @@ def watch(
         "--interval", min=0.05, help="Seconds between reads of the store.")] = 0.2,
     db: Db = DEFAULT_DB,
 ) -> None:
-    """Live progress bars (status, phase, message) until the job or batch ends. Exit 0 when
-    it completed, 1 when it failed or was cancelled; Ctrl+C stops watching only (130)."""
+    """Follow a job (or --batch) live until it ends, and exit with its outcome.
+
+    A progress bar per job with its status, phase and message (a line per change when the
+    output is not a terminal). Exit 0 when it completed, 1 when it failed or was
+    cancelled. Ctrl+C stops the watching only, never the job (exit 130).
+    """
     if (job_id is None) == (batch is None):
         raise errors.ConfigError("watch needs a job id or --batch BATCH_ID (one of them)")
     with opened(db) as app:
