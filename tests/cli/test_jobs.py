@@ -25,7 +25,7 @@ def test_jobs_list_shows_status_progress_phase_age_and_worker(
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["id", "task", "status", "progress", "phase", "queue", "age",
+    assert lines[0].split() == ["id", "task", "status", "progress", "phase", "age", "queue",
                                 "worker"]
     running_row = next(line for line in lines if line.startswith(running.id))
     assert running_row.split()[1:3] == ["ticker", "running"]

@@ -19,6 +19,7 @@ from rich.console import Console, Group
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from corral.batch import Batch
 from corral.bulk import BulkResult
@@ -122,17 +123,27 @@ def _compact(value: Any) -> str:
 
 
 def jobs_table(jobs: Sequence[Job], *, limit: int | None = None) -> None:
+    """Full ids (to copy); on a narrow terminal the last columns give way (worker, then
+    queue...) and the task name is shortened."""
     if not jobs:
         info("no jobs match")
         return
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("id", "task", "status", "progress", "phase", "queue", "age", "worker"):
-        table.add_column(column, no_wrap=column in ("id", "status", "progress", "age"))
     now = datetime.now(UTC)
-    for job in jobs:
-        table.add_row(job.id, escape(job.task), status_text(job), progress_text(job),
-                      escape(job.phase or ""), escape(job.queue), ago(job.created_at, now),
-                      escape(job.worker_id or ""))
+    columns = ("id", "task", "status", "progress", "phase", "age", "queue", "worker")
+    rows = [(job.id, escape(job.task), status_text(job), progress_text(job, 6),
+             escape(job.phase or ""), ago(job.created_at, now), escape(job.queue),
+             escape(job.worker_id or "")) for job in jobs]
+    widths = [max(len(column), *(Text.from_markup(row[i]).cell_len for row in rows))
+              for i, column in enumerate(columns)]
+    shown = len(columns)
+    while shown > 4 and sum(widths[:shown]) - max(widths[1] - 12, 0) + 2 * shown > console.width:
+        shown -= 1
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column, width in zip(columns[:shown], widths, strict=False):
+        table.add_column(column, no_wrap=column != "task", overflow="ellipsis",
+                         min_width=12 if column == "task" else width)
+    for row in rows:
+        table.add_row(*row[:shown])
     console.print(table)
     more = " (the newest; --limit for more)" if limit is not None and len(jobs) >= limit else ""
     console.print(f"[dim]{len(jobs)} job{'s' if len(jobs) != 1 else ''}{more}[/]")
