@@ -49,6 +49,11 @@ TARGETS: list[tuple[str, str, str, str, float, str]] = [
     ("orphan recovery after kill -9 <= 1 s", "orphan", "max_s", "postgres", 1.0, "max"),
     ("idle worker RSS <= 60 MB", "memory", "idle_rss_mb", "sqlite", 60.0, "max"),
     ("idle worker RSS <= 60 MB", "memory", "idle_rss_mb", "postgres", 60.0, "max"),
+    ("GET /jobs/{id} p99 <= 10 ms, 50 clients", "http", "job_p99_ms", "sqlite", 10.0, "max"),
+    ("GET /jobs/{id} p99 <= 10 ms, 50 clients", "http", "job_p99_ms", "postgres", 10.0,
+     "max"),
+    ("GET /stats p99 <= 10 ms, 50 clients", "http", "stats_p99_ms", "sqlite", 10.0, "max"),
+    ("GET /stats p99 <= 10 ms, 50 clients", "http", "stats_p99_ms", "postgres", 10.0, "max"),
 ]
 
 

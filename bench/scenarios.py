@@ -21,6 +21,7 @@ from pathlib import Path
 import psycopg
 
 import corral
+from bench import http_load
 from bench.common import kill_group, pct, wait
 from corral.store import open_store
 
@@ -248,6 +249,15 @@ def memory(backend: str, scratch: Path, n: int) -> dict[str, float]:
             peak = max(peak, rss_mb(process.pid))
             time.sleep(0.05)
     return {"idle_rss_mb": idle, "draining_peak_rss_mb": peak}
+
+
+def http(backend: str, scratch: Path, seconds: float) -> dict[str, float]:
+    """Scenario 7: p50/p99 of ``GET /jobs/{id}`` and ``GET /stats`` under 50 clients."""
+    with bench(backend, scratch) as b:
+        handles = b.app.enqueue_many([b.tasks.noop.s(i) for i in range(http_load.JOBS)])
+        server, base = http_load.start_server(b.url)
+        b.workers.append(server)  # killed with the scenario's workers
+        return http_load.measure(base, [h.id for h in handles], seconds)
 
 
 def rss_mb(pid: int) -> float:

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 import corral
 from corral.http import create_app
 from tests.http.serving import serving
+from tests.waiting import wait_until
 
 ADMIN, READ = "admin-secret", "read-secret"
 
@@ -189,4 +190,6 @@ def test_stats_and_workers(client: TestClient, start_worker) -> None:
     workers = client.get("/api/v1/workers").json()
     assert len(workers) == 1 and workers[0]["state"] == "running"
     assert workers[0]["queues"] == ["other"] and workers[0]["jobs"] == []
-    assert client.get("/api/v1/stats").json()["workers"] == {"alive": 1, "dead": 0}
+    # stats are at most half a second old
+    wait_until(lambda: client.get("/api/v1/stats").json()["workers"] == {"alive": 1, "dead": 0},
+               timeout=5, message="stats to count the worker")

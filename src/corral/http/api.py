@@ -20,11 +20,13 @@ from corral.http import models as m
 from corral.http.auth import Tokens, guard
 from corral.http.live import LiveHub
 from corral.http.problems import BodyLimit, install_problem_handlers
+from corral.http.recent import Recent
 from corral.http.streams import live_routes
 from corral.metrics import CONTENT_TYPE, Metrics
 from corral.task import Signature
 
 API = "/api/v1"
+STATS_MAX_AGE = 0.5  # seconds
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": m.Problem, "description": text} for code, text in (
         (401, "no token"), (403, "wrong or read-only token"),
@@ -174,9 +176,13 @@ def _batch_and_queue_routes(router: APIRouter, corral: Corral) -> None:
         return m.BatchCancelOut(**corral.cancel_batch(batch_id, reason=body.reason,
                                                       force=body.force))
 
+    recent_stats = Recent(corral.stats, max_age=STATS_MAX_AGE)
+
     @router.get("/stats", response_model=m.Stats, tags=["overview"])
     def stats() -> m.Stats:
-        return m.Stats(**corral.stats())
+        """Jobs per status and queue, stalled, workers alive/dead, jobs finished in the last
+        minute (computed at most every 0.5 s, however many clients ask)."""
+        return m.Stats(**recent_stats.get())
 
     @router.get("/workers", response_model=list[m.WorkerOut], tags=["overview"])
     def workers() -> list[m.WorkerOut]:

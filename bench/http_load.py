@@ -1,0 +1,85 @@
+"""Scenario 7: the HTTP API under 50 concurrent clients (``GET /jobs/{id}`` and
+``GET /stats``), against a real ``corral serve`` process.
+
+Each client is a closed loop (next request as soon as the last answer is read) on one
+keep-alive connection; the load runs in this process on aiohttp, the server in its own.
+Latency is per request as the client sees it, after a short warm-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import aiohttp
+
+from bench.common import pct, wait
+
+REPO = Path(__file__).resolve().parent.parent
+CLIENTS = 50
+WARMUP_S = 0.5
+JOBS = 2000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CORRAL_ADMIN_TOKEN": "",
+           "CORRAL_READ_TOKEN": ""}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "corral", "serve", "--app", "bench.tasks:app", "--db", url,
+         "--port", str(port), "--log-level", "warning"],
+        cwd=REPO, env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}/api/v1"
+
+    def up() -> bool:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return process.poll() is not None
+
+    wait(up, 30, interval=0.05)
+    return process, base
+
+
+async def _load(paths: list[str], seconds: float) -> list[float]:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + WARMUP_S + seconds
+    warm_after = time.perf_counter() + WARMUP_S
+    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def client() -> None:
+            while (now := time.perf_counter()) < deadline:
+                async with session.get(random.choice(paths)) as response:
+                    await response.read()
+                    assert response.status == 200, response.status
+                if now >= warm_after:
+                    latencies.append((time.perf_counter() - now) * 1000)
+
+        await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    return latencies
+
+
+def measure(base: str, job_ids: list[str], seconds: float) -> dict[str, float]:
+    result: dict[str, float] = {}
+    for name, paths in (("job", [f"{base}/jobs/{i}" for i in job_ids]),
+                        ("stats", [f"{base}/stats"])):
+        ms = asyncio.run(_load(paths, seconds))
+        result[f"{name}_p50_ms"] = statistics.median(ms)
+        result[f"{name}_p99_ms"] = pct(ms, 0.99)
+        result[f"{name}_req_per_s"] = len(ms) / seconds
+    return result
