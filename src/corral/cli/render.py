@@ -173,7 +173,7 @@ def job_detail(job: Job, events: Sequence[JobEvent]) -> None:
     row("progress", " ".join(filter(None, [progress_text(job, 20), job.progress.message])))
     row("attempt", f"{job.attempt - job.attempt_offset} of {job.max_attempts}")
     for name in ("run_at", "created_at", "started_at", "heartbeat_at", "finished_at"):
-        row(name.removesuffix("_at").replace("_", " "), at(getattr(job, name)))
+        row("run at" if name == "run_at" else name.removesuffix("_at"), at(getattr(job, name)))
     row("worker", job.worker_id)
     row("timeout", duration(job.timeout) if job.timeout else None)
     for name in ("batch_id", "limit_key", "unique_key"):
@@ -196,7 +196,7 @@ def events_table(events: Sequence[JobEvent]) -> Table:
     table = Table(title="audit trail", title_justify="left", box=None, header_style="bold",
                   pad_edge=False)
     for column in ("at", "event", "by", "change", "reason", "data"):
-        table.add_column(column, no_wrap=column in ("at", "change"))
+        table.add_column(column, no_wrap=column not in ("reason", "data"))
     for event in events:
         change = (f"{event.from_status or '·'} → {event.to_status}"
                   if event.to_status and event.to_status != event.from_status else "")
