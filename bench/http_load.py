@@ -1,9 +1,12 @@
 """Scenario 7: the HTTP API under 50 concurrent clients (``GET /jobs/{id}`` and
-``GET /stats``), against a real ``corral serve`` process.
+``GET /stats``), against a real ``corral serve`` process; and how fast a change reaches an
+open ``/events/stream`` (the web UI's feed).
 
 Each client is a closed loop (next request as soon as the last answer is read) on one
 keep-alive connection; the load runs in this process on aiohttp, the server in its own.
-Latency is per request as the client sees it, after a short warm-up.
+Latency is per request as the client sees it, after a short warm-up. Push latency is from
+just before an enqueue (Python API, in this process) to its ``job_update`` read off the
+stream.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -27,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 CLIENTS = 50
 WARMUP_S = 0.5
 JOBS = 2000
+PUSH_SAMPLES = 100
 
 
 def free_port() -> int:
@@ -74,7 +79,22 @@ async def _load(paths: list[str], seconds: float) -> list[float]:
     return latencies
 
 
-def measure(base: str, job_ids: list[str], seconds: float) -> dict[str, float]:
+async def _push(base: str, enqueue: Callable[[], str], samples: int) -> list[float]:
+    latencies: list[float] = []
+    async with aiohttp.ClientSession() as session, \
+            session.get(f"{base}/events/stream", timeout=aiohttp.ClientTimeout()) as stream:
+        await stream.content.readline()  # event: ready
+        for _ in range(samples):
+            started = time.perf_counter()
+            job_id = await asyncio.to_thread(enqueue)
+            while job_id.encode() not in await stream.content.readline():
+                pass
+            latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def measure(base: str, job_ids: list[str], seconds: float,
+            enqueue: Callable[[], str]) -> dict[str, float]:
     result: dict[str, float] = {}
     for name, paths in (("job", [f"{base}/jobs/{i}" for i in job_ids]),
                         ("stats", [f"{base}/stats"])):
@@ -82,4 +102,7 @@ def measure(base: str, job_ids: list[str], seconds: float) -> dict[str, float]:
         result[f"{name}_p50_ms"] = statistics.median(ms)
         result[f"{name}_p99_ms"] = pct(ms, 0.99)
         result[f"{name}_req_per_s"] = len(ms) / seconds
+    pushed = asyncio.run(_push(base, enqueue, PUSH_SAMPLES))
+    result["push_p50_ms"] = statistics.median(pushed)
+    result["push_p99_ms"] = pct(pushed, 0.99)
     return result

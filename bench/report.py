@@ -54,6 +54,10 @@ TARGETS: list[tuple[str, str, str, str, float, str]] = [
      "max"),
     ("GET /stats p99 <= 10 ms, 50 clients", "http", "stats_p99_ms", "sqlite", 10.0, "max"),
     ("GET /stats p99 <= 10 ms, 50 clients", "http", "stats_p99_ms", "postgres", 10.0, "max"),
+    ("change pushed to an SSE stream p99 <= 500 ms", "http", "push_p99_ms", "sqlite", 500.0,
+     "max"),
+    ("change pushed to an SSE stream p99 <= 100 ms", "http", "push_p99_ms", "postgres", 100.0,
+     "max"),
 ]
 
 

@@ -252,12 +252,14 @@ def memory(backend: str, scratch: Path, n: int) -> dict[str, float]:
 
 
 def http(backend: str, scratch: Path, seconds: float) -> dict[str, float]:
-    """Scenario 7: p50/p99 of ``GET /jobs/{id}`` and ``GET /stats`` under 50 clients."""
+    """Scenario 7: p50/p99 of ``GET /jobs/{id}`` and ``GET /stats`` under 50 clients, and
+    of a change's trip to an open event stream."""
     with bench(backend, scratch) as b:
         handles = b.app.enqueue_many([b.tasks.noop.s(i) for i in range(http_load.JOBS)])
         server, base = http_load.start_server(b.url)
         b.workers.append(server)  # killed with the scenario's workers
-        return http_load.measure(base, [h.id for h in handles], seconds)
+        return http_load.measure(base, [h.id for h in handles], seconds,
+                                 lambda: b.tasks.noop.enqueue(0).id)
 
 
 def rss_mb(pid: int) -> float:
