@@ -1,6 +1,7 @@
 # corral: everything from a fresh clone needs only python3 (3.11+).
 #
-#   make demo      a worker on SQLite running the ticker example, one job cancelled
+#   make demo      the dashboard (http://127.0.0.1:8000/) and a worker on SQLite running
+#                  the ticker example, one job cancelled; Ctrl+C stops it
 #   make test      the test suite (make test PYTEST_ARGS="-x -k cancel")
 #   make lint      ruff, then mypy (both run; either failing fails the target)
 #   make clean     remove the virtualenv and caches

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -69,3 +71,19 @@ def test_unreachable_postgres_is_one_line_not_a_traceback() -> None:
     result = corral("migrate", "--db", "postgresql://nobody@127.0.0.1:1/none")
     assert result.returncode == 1, result.stderr
     assert "cannot connect to PostgreSQL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_serves_the_dashboard_while_a_ticker_is_cancelled(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "corral", "demo", "--once", "--port", "0", "--db",
+         f"sqlite:///{tmp_path / 'demo.db'}"], cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    url = first.split("dashboard at ")[1].split()[0]
+    page = httpx.get(url, timeout=10)
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    assert httpx.get(f"{url}api/v1/healthz", timeout=10).json()["status"] == "ok"
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "cancelled in phase 'digest'" in out and "partial result kept" in out

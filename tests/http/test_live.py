@@ -46,16 +46,21 @@ def collect(url: str, *, until: Callable[[list[tuple[str, Any]]], bool] | None =
     return seen
 
 
+def follow(url: str) -> tuple[list[tuple[str, Any]], threading.Thread]:
+    """Read a stream in a thread; returns once its first event is in."""
+    events: list[tuple[str, Any]] = []
+    reader = threading.Thread(target=collect, args=(url,), kwargs={"into": events})
+    reader.start()
+    wait_until(lambda: events, message="the first event")
+    return events, reader
+
+
 def test_job_stream_sends_updates_in_order_then_completes_and_closes(
         api: tuple[str, Any], app: corral.Corral, tasks: SimpleNamespace,
         start_worker: Callable[..., Any]) -> None:
     base, _ = api
     job = tasks.ticker.enqueue("RY", steps=8, step=0.03)
-    events: list[tuple[str, Any]] = []
-    reader = threading.Thread(target=collect, args=(f"{base}/jobs/{job.id}/stream",),
-                              kwargs={"into": events})
-    reader.start()
-    wait_until(lambda: events, message="the first event")
+    events, reader = follow(f"{base}/jobs/{job.id}/stream")
     start_worker()
     reader.join(60)
     assert not reader.is_alive(), "the stream did not end when the job completed"
@@ -99,11 +104,7 @@ def test_job_stream_tells_of_a_cancel_request_and_the_stop(
     start_worker()
     job = tasks.spin.enqueue()
     wait_until(lambda: is_marked(job.id, "started"), message="the job to start")
-    events: list[tuple[str, Any]] = []
-    reader = threading.Thread(target=collect, args=(f"{base}/jobs/{job.id}/stream",),
-                              kwargs={"into": events})
-    reader.start()
-    wait_until(lambda: events, message="the first event")
+    events, reader = follow(f"{base}/jobs/{job.id}/stream")
     response = httpx.post(f"{base}/jobs/{job.id}/cancel", json={"reason": "stop it"})
     assert response.json()["status"] in ("cancelling", "cancelled")
     reader.join(60)
@@ -116,11 +117,7 @@ def test_batch_stream_counts_until_every_job_has_finished(
         start_worker: Callable[..., Any]) -> None:
     base, _ = api
     batch = app.batch([tasks.quick.s() for _ in range(5)], name="five")
-    events: list[tuple[str, Any]] = []
-    reader = threading.Thread(target=collect, args=(f"{base}/batches/{batch.id}/stream",),
-                              kwargs={"into": events})
-    reader.start()
-    wait_until(lambda: events, message="the first event")
+    events, reader = follow(f"{base}/batches/{batch.id}/stream")
     start_worker()
     reader.join(60)
     assert events[0] == ("batch_update", events[0][1]) and events[0][1]["state"] == "queued"

@@ -18,7 +18,6 @@ from corral.cli import appload
 from corral.worker.worker import DEFAULT_CONCURRENCY, Worker
 
 logger = logging.getLogger("corral.http")
-STREAMS_GRACE = 2  # seconds open streams get when the server stops
 
 
 def is_loopback(host: str) -> bool:
@@ -47,6 +46,7 @@ def serve(
     import uvicorn  # here, not at the top: `corral worker` should not load a web stack
 
     from corral.http import create_app
+    from corral.http.background import STREAMS_GRACE
 
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
