@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
 
 from corral import errors, web
 from corral.app import Corral
@@ -79,6 +80,13 @@ def create_app(corral: Corral, *, admin_token: str | None = None,
     return api
 
 
+def prepared(model: BaseModel) -> Response:
+    """The model as JSON, built once: returning a Response skips FastAPI's second pass
+    (validate, then serialize, the response model), a quarter of the cost of a job read.
+    The route's ``response_model`` still documents it (and schemathesis checks it)."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
 def signature(corral: Corral, body: m.EnqueueRequest) -> Signature:
     task = corral.get_task(body.task)
     return task.s(*body.args, **body.kwargs).set(
@@ -105,16 +113,16 @@ def _job_routes(router: APIRouter, corral: Corral) -> None:
         limit_key: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
         cursor: Annotated[str | None, Query(description="next_cursor of the last page")] = None,
-    ) -> m.JobPage:
+    ) -> Response:
         jobs = corral.list_jobs(status=status, queue=queue, task=task, batch_id=batch_id,
                                 limit_key=limit_key, before_id=cursor, limit=limit + 1)
         page = jobs[:limit]
-        return m.JobPage(jobs=[m.JobOut.of(job) for job in page],
-                         next_cursor=page[-1].id if len(jobs) > limit else None)
+        return prepared(m.JobPage(jobs=[m.JobOut.of(job) for job in page],
+                                  next_cursor=page[-1].id if len(jobs) > limit else None))
 
     @router.get("/jobs/{job_id}", response_model=m.JobOut, tags=["jobs"])
-    def get_job(job_id: str) -> m.JobOut:
-        return m.JobOut.of(corral.get_job(job_id))
+    def get_job(job_id: str) -> Response:
+        return prepared(m.JobOut.of(corral.get_job(job_id)))
 
     @router.get("/jobs/{job_id}/events", response_model=list[m.EventOut], tags=["jobs"])
     def job_events(job_id: str) -> list[m.EventOut]:
