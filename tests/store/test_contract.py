@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from corral import errors
 from corral.job import JobError
 from corral.outcome import Outcome
 from corral.status import TRANSITIONS, JobStatus
@@ -403,3 +404,14 @@ def test_a_cancelling_job_is_never_rescheduled(store: Store) -> None:
     at = datetime.now(UTC) + timedelta(minutes=1)
     (result,) = store.finish_jobs([Outcome.retry(job.id, WORKER, 1, JobError("E", "m"), at=at)])
     assert not result.recorded and store.get_job(job.id).status == S.CANCELLING
+
+
+def test_text_with_a_nul_character_is_stored_or_refused_as_bad_input(store: Store) -> None:
+    """SQLite keeps a NUL character; PostgreSQL cannot, and says so as a typed error (an
+    HTTP 422, a CLI usage error), never a crash."""
+    where = JobFilter(queue="a\x00b")
+    if store.url.startswith("postgresql"):
+        with pytest.raises(errors.InvalidArguments, match="NUL"):
+            store.list_jobs(where)
+    else:
+        assert store.list_jobs(where) == []

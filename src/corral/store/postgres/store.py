@@ -48,7 +48,8 @@ Conn = psycopg.Connection[dict[str, Any]]
 
 
 def reconnecting(method: Callable[P, R]) -> Callable[P, R]:
-    """Retry a store call whose connection broke; the pool hands out a fresh one."""
+    """Retry a store call whose connection broke; the pool hands out a fresh one. A value
+    PostgreSQL cannot store (a NUL character in text or JSON) is the caller's error."""
 
     @functools.wraps(method)
     def call(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -56,6 +57,10 @@ def reconnecting(method: Callable[P, R]) -> Callable[P, R]:
         for attempt in range(RETRIES):
             try:
                 return method(*args, **kwargs)
+            except psycopg.DataError as exc:
+                reason = " ".join(str(exc).split())
+                raise errors.InvalidArguments(f"PostgreSQL cannot take this value: {reason}"
+                                              ) from exc
             except (psycopg.OperationalError, PoolTimeout) as exc:
                 if attempt == RETRIES - 1:
                     raise errors.StoreError(f"PostgreSQL unreachable: {exc}") from exc
