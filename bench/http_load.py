@@ -4,7 +4,9 @@ open ``/events/stream`` (the web UI's feed).
 
 Each client is a closed loop (next request as soon as the last answer is read) on one
 keep-alive connection; the load runs in this process on aiohttp, the server in its own.
-Latency is per request as the client sees it, after a short warm-up. Push latency is from
+Latency is per request as the client sees it, after a short warm-up. A second run paces
+each client at 10 requests/s (open loop: latency counts from when the request was due).
+Push latency is from
 just before an enqueue (Python API, in this process) to its ``job_update`` read off the
 stream.
 """
@@ -32,6 +34,7 @@ CLIENTS = 50
 WARMUP_S = 0.5
 JOBS = 2000
 PUSH_SAMPLES = 100
+PACED_RATE = 10.0  # requests per second per client in the open-loop run (500/s in all)
 
 
 def free_port() -> int:
@@ -79,6 +82,26 @@ async def _load(paths: list[str], seconds: float) -> list[float]:
     return latencies
 
 
+async def _paced(paths: list[str], seconds: float) -> list[float]:
+    """Open loop: each client sends one request every ``1 / PACED_RATE`` s, whatever the
+    answers do (the load of 50 dashboards polling, not a saturation test)."""
+    latencies: list[float] = []
+    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def client() -> None:
+            due = time.perf_counter() + random.uniform(0, 1 / PACED_RATE)
+            end = due + seconds
+            while due < end:
+                await asyncio.sleep(max(due - time.perf_counter(), 0))
+                async with session.get(random.choice(paths)) as response:
+                    await response.read()
+                latencies.append((time.perf_counter() - due) * 1000)
+                due += 1 / PACED_RATE
+
+        await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    return latencies
+
+
 async def _push(base: str, enqueue: Callable[[], str], samples: int) -> list[float]:
     latencies: list[float] = []
     async with aiohttp.ClientSession() as session, \
@@ -102,6 +125,9 @@ def measure(base: str, job_ids: list[str], seconds: float,
         result[f"{name}_p50_ms"] = statistics.median(ms)
         result[f"{name}_p99_ms"] = pct(ms, 0.99)
         result[f"{name}_req_per_s"] = len(ms) / seconds
+    paced = asyncio.run(_paced([f"{base}/jobs/{i}" for i in job_ids], seconds))
+    result["job_paced_p50_ms"] = statistics.median(paced)
+    result["job_paced_p99_ms"] = pct(paced, 0.99)
     pushed = asyncio.run(_push(base, enqueue, PUSH_SAMPLES))
     result["push_p50_ms"] = statistics.median(pushed)
     result["push_p99_ms"] = pct(pushed, 0.99)

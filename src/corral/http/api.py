@@ -184,13 +184,14 @@ def _batch_and_queue_routes(router: APIRouter, corral: Corral) -> None:
         return m.BatchCancelOut(**corral.cancel_batch(batch_id, reason=body.reason,
                                                       force=body.force))
 
-    recent_stats = Recent(corral.stats, max_age=STATS_MAX_AGE)
+    recent_stats = Recent(lambda: prepared(m.Stats(**corral.stats())).body,
+                          max_age=STATS_MAX_AGE)
 
     @router.get("/stats", response_model=m.Stats, tags=["overview"])
-    def stats() -> m.Stats:
+    def stats() -> Response:
         """Jobs per status and queue, stalled, workers alive/dead, jobs finished in the last
         minute (computed at most every 0.5 s, however many clients ask)."""
-        return m.Stats(**recent_stats.get())
+        return Response(recent_stats.get(), media_type="application/json")
 
     @router.get("/workers", response_model=list[m.WorkerOut], tags=["overview"])
     def workers() -> list[m.WorkerOut]:

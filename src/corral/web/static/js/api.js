@@ -55,6 +55,7 @@ async function problemOf(response) {
 /** The decoded JSON answer (null for 204); throws ApiError with the server's message. */
 export async function request(method, path, body) {
   for (let prompts = 0; ; prompts++) {
+    const sent = getToken();
     const headers = authHeaders();
     const init = {method, headers, cache: "no-store"};
     if (body !== undefined) {
@@ -65,6 +66,7 @@ export async function request(method, path, body) {
     if (response.ok) return response.status === 204 ? null : response.json();
     const problem = await problemOf(response);
     if ((response.status === 401 || response.status === 403) && prompts < MAX_PROMPTS) {
+      if (getToken() !== sent) continue;  // a token came while this call was out: retry
       try {
         await askForToken(problem.message);
       } catch {

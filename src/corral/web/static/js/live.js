@@ -4,7 +4,7 @@
 // pages stay fresh either way. The stream is retried with backoff; after it (re)connects a
 // "resync" tells pages to refetch what they may have missed.
 
-import {BASE, askForToken, authHeaders} from "./api.js";
+import {BASE, askForToken, authHeaders, getToken} from "./api.js";
 import {readStream} from "./sse.js";
 
 const POLL_MS = 2000;
@@ -65,6 +65,7 @@ export async function start() {
   setState("connecting");
   for (;;) {
     let opened = false;
+    const sent = getToken();
     try {
       await readStream(`${BASE}/events/stream`, authHeaders(), undefined, onEvent, () => {
         opened = true;
@@ -74,6 +75,7 @@ export async function start() {
       });
     } catch (error) {
       if (error.status === 401 || error.status === 403) {
+        if (getToken() !== sent) continue;  // a token came while this call was out: retry
         try {
           await askForToken("the live feed needs a token");
           continue;
