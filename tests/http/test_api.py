@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 import corral
 from corral.http import create_app
+from corral.http.problems import MAX_BODY
 from tests.http.serving import serving
 from tests.waiting import wait_until
 
@@ -193,3 +194,21 @@ def test_stats_and_workers(client: TestClient, start_worker) -> None:
     # stats are at most half a second old
     wait_until(lambda: client.get("/api/v1/stats").json()["workers"] == {"alive": 1, "dead": 0},
                timeout=5, message="stats to count the worker")
+
+
+def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(client: TestClient) -> None:
+    """No Content-Length to go by: the bytes are counted as they arrive."""
+    sent = 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal sent
+        yield b'{"task": "noop", "args": ["'
+        while sent <= MAX_BODY:
+            sent += 1 << 20
+            yield b"x" * (1 << 20)
+        yield b'"]}'
+
+    response = client.post("/api/v1/jobs", content=chunks(),
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413 and response.json()["error"] == "PayloadTooLarge"
+    assert client.get("/api/v1/jobs").json()["jobs"] == []  # nothing was enqueued

@@ -86,7 +86,8 @@ def install_problem_handlers(api: FastAPI) -> None:
 
 class BodyLimit:
     """Refuses request bodies over ``MAX_BODY`` bytes with a 413: at once when the
-    Content-Length says so, else (chunked uploads) as soon as the bytes read pass it."""
+    Content-Length says so; a chunked body (no length to go by) is read first, up to the
+    limit, and handed on whole only if it fits."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -95,21 +96,41 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = Headers(scope=scope).get("content-length")
+        headers = Headers(scope=scope)
+        length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
             await _too_large()(scope, receive, send)
             return
-        read = 0
+        if "chunked" not in headers.get("transfer-encoding", "").lower():
+            await self.app(scope, receive, send)
+            return
+        body = await _read_up_to(receive, MAX_BODY)
+        if body is None:
+            await _too_large()(scope, receive, send)
+            return
+        whole: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
 
-        async def counted() -> Message:
-            nonlocal read
-            message = await receive()
-            read += len(message.get("body", b""))
-            if read > MAX_BODY:
-                raise Problem(413, "PayloadTooLarge", _TOO_LARGE)
-            return message
+        async def replay() -> Message:
+            return whole.pop() if whole else await receive()
 
-        await self.app(scope, counted, send)
+        await self.app(scope, replay, send)
+
+
+async def _read_up_to(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None as soon as it passes ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client left
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 _TOO_LARGE = f"request bodies are limited to {MAX_BODY} bytes"
