@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from corral.job import NewJob
 from corral.status import JobStatus
@@ -73,6 +74,27 @@ def batch_from_counts(id: str, name: str | None, created_at: datetime | None,
     total = sum(counts.values())
     return Batch(id=id, name=name, created_at=created_at, completed_at=completed_at,
                  counts=counts, progress=done / total if total else 1.0)
+
+
+class CountsRow(Protocol):
+    """A row of a ``list_batches`` query, read by column name (``sqlite3.Row``, a dict)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def batches_from_rows(rows: Iterable[CountsRow],
+                      when: Callable[[Any], datetime | None]) -> list[Batch]:
+    """Batches from a ``list_batches`` query, in its order: one row per batch and status
+    (``id, name, created_at, completed_at, status, jobs, ratio_sum``), status NULL for a
+    batch without jobs. ``when`` turns the backend's timestamp into a datetime."""
+    grouped: dict[str, list[CountsRow]] = {}
+    for row in rows:
+        grouped.setdefault(row["id"], []).append(row)
+    return [batch_from_counts(batch_id, group[0]["name"], when(group[0]["created_at"]),
+                              when(group[0]["completed_at"]),
+                              [(r["status"], r["jobs"], r["ratio_sum"])
+                               for r in group if r["status"] is not None])
+            for batch_id, group in grouped.items()]
 
 
 def on_complete_json(job: NewJob) -> dict[str, Any]:

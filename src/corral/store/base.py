@@ -313,6 +313,12 @@ class Store(Protocol):
     def get_batch(self, batch_id: str) -> Batch | None:
         """The batch with its counts per status and progress; None if unknown."""
 
+    def list_batches(self, *, limit: int = 50, before_id: str | None = None) -> list[Batch]:
+        """Up to ``limit`` batches, newest first (ids sort by creation); with
+        ``before_id``, only those older than it: the cursor of a listing. Each has its
+        counts per status and progress as ``get_batch`` gives them. One read statement
+        for the whole page, so its counts are one snapshot however many batches."""
+
     def complete_batches(self, *, actor: str) -> list[str]:
         """Enqueue the ``on_complete`` job of every batch whose jobs have all finished,
         once per batch (a guarded UPDATE on the batch row); returns the new jobs' ids."""

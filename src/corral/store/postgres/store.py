@@ -25,7 +25,14 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from corral import errors
-from corral.batch import Batch, NewBatch, batch_from_counts, on_complete_job, on_complete_json
+from corral.batch import (
+    Batch,
+    NewBatch,
+    batch_from_counts,
+    batches_from_rows,
+    on_complete_job,
+    on_complete_json,
+)
 from corral.ids import uuid7
 from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
@@ -471,6 +478,11 @@ class PostgresStore:
                   for r in self._read("batch_counts", {"id": batch_id})]
         return batch_from_counts(row["id"], row["name"], _utc(row["created_at"]),
                                  _utc(row["completed_at"]), counts)
+
+    @reconnecting
+    def list_batches(self, *, limit: int = 50, before_id: str | None = None) -> list[Batch]:
+        rows = self._read("list_batches", {"limit": limit, "before_id": before_id})
+        return batches_from_rows(rows, _utc)
 
     @reconnecting
     def complete_batches(self, *, actor: str) -> list[str]:

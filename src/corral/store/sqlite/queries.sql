@@ -40,6 +40,25 @@ SELECT status, count(*) AS jobs,
                 ELSE 0 END) AS ratio_sum
 FROM jobs WHERE batch_id = :id GROUP BY status;
 
+-- name: list_batches
+-- A page of batches, newest first (ids sort by creation), with their jobs per status as
+-- batch_counts counts them: one row per batch and status (status NULL: a batch without jobs).
+WITH page AS (
+    SELECT * FROM batches
+    WHERE (:before_id IS NULL OR id < :before_id)
+    ORDER BY id DESC
+    LIMIT :limit
+), counts AS (
+    SELECT batch_id, status, count(*) AS jobs,
+           sum(CASE WHEN progress_total > 0 THEN min(progress_current / progress_total, 1.0)
+                    ELSE 0 END) AS ratio_sum
+    FROM jobs WHERE batch_id IN (SELECT id FROM page) GROUP BY batch_id, status
+)
+SELECT page.id, page.name, page.created_at, page.completed_at,
+       counts.status, counts.jobs, counts.ratio_sum
+FROM page LEFT JOIN counts ON counts.batch_id = page.id
+ORDER BY page.id DESC;
+
 -- name: finished_batches
 -- Batches with an on_complete job not yet enqueued and no active job left.
 SELECT id, on_complete FROM batches AS b

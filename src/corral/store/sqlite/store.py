@@ -22,7 +22,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from corral import errors
-from corral.batch import Batch, NewBatch, batch_from_counts, on_complete_job, on_complete_json
+from corral.batch import (
+    Batch,
+    NewBatch,
+    batch_from_counts,
+    batches_from_rows,
+    on_complete_job,
+    on_complete_json,
+)
 from corral.ids import uuid7
 from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
@@ -507,6 +514,10 @@ class SQLiteStore:
                   for r in self._read("batch_counts", {"id": batch_id})]
         return batch_from_counts(row["id"], row["name"], _dt(row["created_at"]),
                                  _dt(row["completed_at"]), counts)
+
+    def list_batches(self, *, limit: int = 50, before_id: str | None = None) -> list[Batch]:
+        rows = self._read("list_batches", {"limit": limit, "before_id": before_id})
+        return batches_from_rows(rows, _dt)
 
     def complete_batches(self, *, actor: str) -> list[str]:
         if not self._read("finished_batches", {}):
