@@ -244,6 +244,11 @@ class Corral:
             raise errors.BatchNotFound(batch_id)
         return found
 
+    def list_batches(self, limit: int = 50, before_id: str | None = None) -> list[Batch]:
+        """Batches newest first, each with its counts, progress and derived state
+        (``before_id``: only batches older than that one, to page)."""
+        return self.store.list_batches(limit=limit, before_id=before_id)
+
     def cancel_batch(self, batch_id: str, *, reason: str | None = None, force: bool = False,
                      actor: str | None = None) -> dict[str, Any]:
         """Cancel every active job of the batch; finished jobs stay as they are. Returns

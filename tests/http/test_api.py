@@ -121,6 +121,28 @@ def test_batches_create_read_and_cancel(client: TestClient) -> None:
     assert missing.status_code == 404 and missing.json()["error"] == "BatchNotFound"
 
 
+def test_batches_are_listed_newest_first_with_their_counts_a_page_at_a_time(
+        client: TestClient) -> None:
+    made = []
+    for size in (1, 2, 3):
+        created = client.post("/api/v1/batches", json={
+            "name": f"b{size}", "jobs": [{"task": "noop", "args": [i]} for i in range(size)]})
+        made.append(created.json()["batch"]["id"])
+    client.post(f"/api/v1/batches/{made[1]}/cancel")
+    first = client.get("/api/v1/batches", params={"limit": 2}).json()
+    assert [b["id"] for b in first["batches"]] == [made[2], made[1]]
+    assert first["next_cursor"] == made[1]
+    newest, cancelled = first["batches"]
+    assert (newest["name"], newest["total"], newest["counts"]["queued"]) == ("b3", 3, 3)
+    assert (newest["state"], newest["progress"]) == ("queued", 0.0)
+    assert (cancelled["counts"]["cancelled"], cancelled["state"]) == (2, "cancelled")
+    assert cancelled["progress"] == 1.0
+    rest = client.get("/api/v1/batches", params={"limit": 2, "cursor": first["next_cursor"]})
+    assert [b["id"] for b in rest.json()["batches"]] == [made[0]]
+    assert rest.json()["next_cursor"] is None
+    assert client.get("/api/v1/batches", params={"limit": 0}).status_code == 422
+
+
 def test_queues_patch_and_list(client: TestClient) -> None:
     patched = client.patch("/api/v1/queues/imports", json={"concurrency": 1, "paused": True})
     assert patched.json() | {"queued": 0} == {"name": "imports", "concurrency": 1,

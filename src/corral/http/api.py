@@ -8,8 +8,8 @@ DESIGN §8; bad input is a 4xx, never a 500.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from fastapi.responses import PlainTextResponse
@@ -87,6 +87,21 @@ def prepared(model: BaseModel) -> Response:
     return Response(model.model_dump_json(), media_type="application/json")
 
 
+# A listing's page: fetch limit + 1 rows; the extra one says there is an older page.
+PageLimit = Annotated[int, Query(ge=1, le=1000)]
+Cursor = Annotated[str | None, Query(description="next_cursor of the last page")]
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+def next_cursor(rows: Sequence[_HasId], limit: int) -> str | None:
+    """The cursor of the page after ``rows[:limit]`` (rows fetched with ``limit + 1``)."""
+    return rows[limit - 1].id if len(rows) > limit else None
+
+
 def signature(corral: Corral, body: m.EnqueueRequest) -> Signature:
     task = corral.get_task(body.task)
     return task.s(*body.args, **body.kwargs).set(
@@ -111,14 +126,12 @@ def _job_routes(router: APIRouter, corral: Corral) -> None:
         status: Annotated[list[str] | None, Query()] = None,
         queue: str | None = None, task: str | None = None, batch_id: str | None = None,
         limit_key: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-        cursor: Annotated[str | None, Query(description="next_cursor of the last page")] = None,
+        limit: PageLimit = 50, cursor: Cursor = None,
     ) -> Response:
         jobs = corral.list_jobs(status=status, queue=queue, task=task, batch_id=batch_id,
                                 limit_key=limit_key, before_id=cursor, limit=limit + 1)
-        page = jobs[:limit]
-        return prepared(m.JobPage(jobs=[m.JobOut.of(job) for job in page],
-                                  next_cursor=page[-1].id if len(jobs) > limit else None))
+        return prepared(m.JobPage(jobs=[m.JobOut.of(job) for job in jobs[:limit]],
+                                  next_cursor=next_cursor(jobs, limit)))
 
     @router.get("/jobs/{job_id}", response_model=m.JobOut, tags=["jobs"])
     def get_job(job_id: str) -> Response:
@@ -172,6 +185,13 @@ def _batch_and_queue_routes(router: APIRouter, corral: Corral) -> None:
                              on_complete=on_complete)
         return m.BatchCreated(batch=m.BatchOut.of(batch.refresh()),
                               job_ids=[job.id for job in batch.jobs])
+
+    @router.get("/batches", response_model=m.BatchPage, tags=["batches"])
+    def list_batches(limit: PageLimit = 50, cursor: Cursor = None) -> Response:
+        """Batches newest first, with their counts per status and progress."""
+        batches = corral.list_batches(limit=limit + 1, before_id=cursor)
+        return prepared(m.BatchPage(batches=[m.BatchOut.of(batch) for batch in batches[:limit]],
+                                    next_cursor=next_cursor(batches, limit)))
 
     @router.get("/batches/{batch_id}", response_model=m.BatchOut, tags=["batches"])
     def get_batch(batch_id: str) -> m.BatchOut:

@@ -195,6 +195,11 @@ class BatchOut(BaseModel):
                    progress=batch.progress, state=batch.state)
 
 
+class BatchPage(BaseModel):
+    batches: list[BatchOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page")
+
+
 class BatchCreated(BaseModel):
     batch: BatchOut
     job_ids: list[str]
