@@ -197,6 +197,39 @@ def test_a_batch_of_thousands_is_shown_a_page_at_a_time_and_cancelled_from_its_c
     assert counts["cancelled"] == 1500
 
 
+def test_the_batches_page_lists_batches_newest_first_a_page_at_a_time_and_live(
+        dashboard: Page, server: Server) -> None:
+    queue = held_queue()
+
+    def make_batch(n: int) -> str:
+        answer = server.api.post("/batches", json={"name": f"paged-{n}", "jobs": [
+            {"task": "noop", "args": [n], "queue": queue}]})
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["batch"]["id"])
+
+    made = [make_batch(n) for n in range(21)]  # a page is 20
+    dashboard.get_by_role("link", name="Batches", exact=True).click()
+    newest = dashboard.locator(f".batch[data-batch-id='{made[-1]}']")
+    oldest = dashboard.locator(f".batch[data-batch-id='{made[0]}']")
+    newer = dashboard.get_by_role("button", name="← Newer")
+    expect(newest).to_contain_text("paged-20")
+    expect(dashboard.locator(".batch")).to_have_count(20)
+    expect(oldest).to_have_count(0)
+    expect(newer).to_be_disabled()
+
+    server.api.post(f"/batches/{made[-1]}/cancel")
+    expect(newest).to_have_attribute("data-state", "cancelled")
+    latest = dashboard.locator(f".batch[data-batch-id='{make_batch(21)}']")
+    expect(latest).to_contain_text("paged-21")  # a new batch shows up on the first page
+
+    dashboard.get_by_role("button", name="Older →").click()
+    expect(oldest).to_contain_text("paged-0")
+    expect(newest).to_have_count(0)
+    newer.click()
+    expect(latest).to_be_visible()
+    expect(newer).to_be_disabled()
+
+
 def test_cancel_all_matching_counts_first_then_cancels_every_page(
         dashboard: Page, server: Server) -> None:
     queue = held_queue()

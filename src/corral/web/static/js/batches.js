@@ -1,12 +1,12 @@
-// Batches: counts per status, progress, derived state, cancel. The API has no list of
-// batches, so the page shows those of the most recent jobs and opens any batch by id.
+// Batches: counts per status, progress, derived state, cancel. The page lists every batch,
+// newest first, a page at a time (cursor pagination, like the jobs page), and opens any
+// batch by id.
 
 import * as api from "./api.js";
 import {act, ageCell, confirmDialog, h, progressBar, shortId, statusBadge, toast} from "./dom.js";
 import {throttle} from "./live.js";
 
-const RECENT_JOBS = 500; // batches are found among this many newest jobs
-const MAX_BATCHES = 20;
+const PAGE_SIZE = 20;
 const REFETCH_MS = 1000;
 const enc = encodeURIComponent;
 
@@ -59,19 +59,31 @@ export function liveBatch(batchId) {
 
 export function batchesPage(view) {
   const list = h("div", {class: "cards"});
-  let shown = []; // batch ids on the page
+  let cursors = [null]; // cursors[i] fetches page i; i = cursors.length - 1 is shown
+  let nextCursor = null;
+  let shown = new Set(); // batch ids on the shown page
+  let loadSeq = 0;
+  const pageInfo = h("span", {class: "muted"});
+  const newer = h("button", {type: "button", disabled: true,
+    onclick: () => { cursors.pop(); load(); }}, "← Newer");
+  const older = h("button", {type: "button", disabled: true, onclick: () => {
+    if (nextCursor) { cursors.push(nextCursor); load(); }
+  }}, "Older →");
   const load = async () => {
+    const seq = ++loadSeq;
+    const cursor = cursors[cursors.length - 1];
     try {
-      const page = await api.get(`/jobs${api.query({limit: RECENT_JOBS})}`);
-      const ids = [...new Set(page.jobs.map((job) => job.batch_id).filter(Boolean))]
-        .slice(0, MAX_BATCHES);
-      const batches = await Promise.all(ids.map((id) => api.get(`/batches/${enc(id)}`)
-        .catch(() => null)));
-      shown = ids;
-      list.replaceChildren(...batches.filter(Boolean).map((batch) => card(batch, scheduled)));
-      if (shown.length === 0) list.append(h("p", {class: "muted"}, "No batches among recent jobs."));
+      const page = await api.get(`/batches${api.query({limit: PAGE_SIZE, cursor: cursor || undefined})}`);
+      if (seq !== loadSeq) return; // a newer load is on its way
+      nextCursor = page.next_cursor;
+      shown = new Set(page.batches.map((batch) => batch.id));
+      list.replaceChildren(...page.batches.map((batch) => card(batch, scheduled)));
+      if (shown.size === 0) list.append(h("p", {class: "muted"}, "No batches."));
+      newer.disabled = cursors.length === 1;
+      older.disabled = !nextCursor;
+      pageInfo.textContent = `page ${cursors.length} · ${shown.size} batches`;
     } catch (error) {
-      toast(error.message, "error");
+      if (seq === loadSeq) toast(error.message, "error");
     }
   };
   const scheduled = throttle(load, REFETCH_MS);
@@ -83,12 +95,16 @@ export function batchesPage(view) {
       event.preventDefault();
       if (lookup.value.trim()) location.hash = `#/jobs?batch_id=${enc(lookup.value.trim())}`;
     }}, lookup, h("button", {type: "submit"}, "Open")),
-    h("p", {class: "muted"}, `Batches of the ${RECENT_JOBS} most recent jobs; open any other by id.`),
-    list);
+    h("p", {class: "muted"}, "Newest first; open any batch by id."),
+    list,
+    h("div", {class: "pager"}, newer, pageInfo, older));
   load();
   return {
     onLive(kind, data) {
-      if (kind !== "job_update" || (data && data.batch_id)) scheduled();
+      if (kind !== "job_update") { scheduled(); return; }
+      const batchId = data && data.batch_id;
+      // a job of a shown batch changed, or one of a new batch (it belongs on the first page)
+      if (batchId && (shown.has(batchId) || cursors.length === 1)) scheduled();
     },
     unmount() { scheduled.cancel(); },
   };
