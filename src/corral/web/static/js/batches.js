@@ -35,12 +35,27 @@ function card(batch, refresh) {
     h("div", {class: "counts"}, counts));
 }
 
+/**
+ * The fresh card, holding the old card's Cancel button (its state brought up to date):
+ * a refresh while the pointer is on the button must not swallow the click.
+ */
+function keepButton(fresh, old) {
+  const kept = old && old.querySelector("button.warn");
+  const made = fresh.querySelector("button.warn");
+  if (kept && made) {
+    kept.disabled = made.disabled;
+    made.replaceWith(kept);
+  }
+  return fresh;
+}
+
 /** One batch's card, refetched when one of its jobs changes. */
 export function liveBatch(batchId) {
   const element = h("div", {class: "batch-slot"});
   const refresh = async () => {
     try {
-      element.replaceChildren(card(await api.get(`/batches/${enc(batchId)}`), refresh));
+      const fresh = card(await api.get(`/batches/${enc(batchId)}`), refresh);
+      element.replaceChildren(keepButton(fresh, element.querySelector(".card.batch")));
     } catch (error) {
       element.replaceChildren(h("p", {class: "muted"}, error.message));
     }
@@ -77,7 +92,10 @@ export function batchesPage(view) {
       if (seq !== loadSeq) return; // a newer load is on its way
       nextCursor = page.next_cursor;
       shown = new Set(page.batches.map((batch) => batch.id));
-      list.replaceChildren(...page.batches.map((batch) => card(batch, scheduled)));
+      const before = new Map([...list.querySelectorAll(".card.batch")]
+        .map((element) => [element.dataset.batchId, element]));
+      list.replaceChildren(...page.batches.map(
+        (batch) => keepButton(card(batch, scheduled), before.get(batch.id))));
       if (shown.size === 0) list.append(h("p", {class: "muted"}, "No batches."));
       newer.disabled = cursors.length === 1;
       older.disabled = !nextCursor;
