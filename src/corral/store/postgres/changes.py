@@ -32,7 +32,8 @@ class NotifyFeed:
         self.id = uuid7()
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self._listen()
-        self._touched_at = float("-inf")
+        store.touch_change_feed(self.id)  # after LISTEN: nothing slips by
+        self._touched_at = time.monotonic()
 
     def _listen(self) -> None:
         conn = listener.connect(self._store.target)
@@ -43,7 +44,7 @@ class NotifyFeed:
     def wait(self, timeout: float) -> list[str] | None:
         try:
             if time.monotonic() - self._touched_at >= FEED_TOUCH_EVERY:
-                self._store.touch_change_feed(self.id)  # after LISTEN: nothing slips by
+                self._store.touch_change_feed(self.id)
                 self._touched_at = time.monotonic()
             if self._conn is None:
                 self._listen()

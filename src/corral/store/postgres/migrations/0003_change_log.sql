@@ -12,7 +12,10 @@ CREATE TABLE change_feeds (
     seen_at timestamptz NOT NULL
 );
 
-CREATE FUNCTION notify_job_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+-- SET search_path FROM CURRENT: the function finds change_feeds in its own schema even
+-- when the writer's session looks elsewhere (an operator's UPDATE from psql).
+CREATE FUNCTION notify_job_changes() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 DECLARE
     channel text := 'corral_changes_' || left(md5(TG_TABLE_SCHEMA), 16);
 BEGIN
