@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,13 @@ def test_demo_serves_the_dashboard_while_a_ticker_is_cancelled(tmp_path: Path) -
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert "cancelled in phase 'digest'" in out and "partial result kept" in out
+
+
+def test_demo_on_a_port_in_use_is_one_line_and_a_usage_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = corral("demo", "--once", "--port", str(taken.getsockname()[1]), "--db",
+                        f"sqlite:///{tmp_path / 'demo.db'}")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "Address already in use" in result.stderr

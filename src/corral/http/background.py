@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import uvicorn
 from fastapi import FastAPI
 
+from corral import errors
+
 STREAMS_GRACE = 2  # seconds open event streams get when the server stops
 START_TIMEOUT = 30.0
 
@@ -21,7 +23,11 @@ def serving(api: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[st
     """Serve ``api`` (port 0: any free port) while the block runs; yields its root URL."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise errors.ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     server = uvicorn.Server(uvicorn.Config(api, log_level="warning", lifespan="on",
                                            timeout_graceful_shutdown=STREAMS_GRACE))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
