@@ -45,8 +45,7 @@ def serve(
     """Serve the HTTP API at /api/v1 (OpenAPI at /openapi.json) and the web UI at /."""
     import uvicorn  # here, not at the top: `corral worker` should not load a web stack
 
-    from corral.http import create_app
-    from corral.http.background import STREAMS_GRACE
+    from corral.http import background, create_app
 
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -57,6 +56,7 @@ def serve(
             raise errors.ConfigError(
                 f"refusing to serve on {host} without a token: set CORRAL_ADMIN_TOKEN")
         logger.warning("no CORRAL_ADMIN_TOKEN set: the API is open, bound to %s only", host)
+    sock = background.listening_socket(host, port)
     api = create_app(corral_app, admin_token=settings.admin_token,
                      read_token=settings.read_token)
     worker = None
@@ -64,11 +64,12 @@ def serve(
         names = tuple(q.strip() for q in queues.split(",") if q.strip())
         worker = Worker(corral_app, queues=names, concurrency=concurrency)
         worker.start()
+    bound_host, bound_port = sock.getsockname()[:2]
+    logger.info("serving the web UI at http://%s:%d/ and the API at /api/v1",
+                bound_host, bound_port)
     try:
-        # open event streams never end by themselves: on shutdown give them a moment,
-        # then close them (clients reconnect) rather than wait forever
-        uvicorn.run(api, host=host, port=port, log_level=log_level.lower(),
-                    timeout_graceful_shutdown=STREAMS_GRACE)
+        uvicorn.Server(background.server_config(api, log_level=log_level.lower())).run(
+            sockets=[sock])
     finally:
         if worker is not None:
             worker.stop(timeout=settings.shutdown_grace)

@@ -18,18 +18,32 @@ STREAMS_GRACE = 2  # seconds open event streams get when the server stops
 START_TIMEOUT = 30.0
 
 
-@contextlib.contextmanager
-def serving(api: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve ``api`` (port 0: any free port) while the block runs; yields its root URL."""
-    sock = socket.socket()
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (0: any free port); a port in use is a ConfigError
+    (one line and exit 2 from the CLI), not a traceback or uvicorn's exit code 3."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
         raise errors.ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    server = uvicorn.Server(uvicorn.Config(api, log_level="warning", lifespan="on",
-                                           timeout_graceful_shutdown=STREAMS_GRACE))
+    return sock
+
+
+def server_config(api: FastAPI, *, log_level: str) -> uvicorn.Config:
+    """Open event streams never end by themselves: on shutdown they get STREAMS_GRACE
+    seconds, then are closed (clients reconnect) rather than waited for forever."""
+    return uvicorn.Config(api, log_level=log_level, lifespan="on",
+                          timeout_graceful_shutdown=STREAMS_GRACE)
+
+
+@contextlib.contextmanager
+def serving(api: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``api`` (port 0: any free port) while the block runs; yields its root URL."""
+    sock = listening_socket(host, port)
+    server = uvicorn.Server(server_config(api, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                               name="corral-http", daemon=True)
     thread.start()
