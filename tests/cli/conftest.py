@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from corral.store import open_store
 from tests.conftest import REPO
 
 CORRAL = Path(sys.executable).with_name("corral")
@@ -38,8 +39,12 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.fixture
 def corral_cli(db_url: str, marks: Path) -> Run:
-    """``corral_cli("jobs", "list", input="y\\n")``: run the command, return its result."""
+    """``corral_cli("jobs", "list", input="y\\n")``: run the command, return its result.
+    The database exists, as it does wherever an operator runs these commands."""
     assert CORRAL.exists(), f"the console script is not installed at {CORRAL}"
+    existing = open_store(db_url)
+    existing.migrate()
+    existing.close()
 
     def run(*args: str, input: str | None = None, timeout: float = 60
             ) -> subprocess.CompletedProcess[str]:

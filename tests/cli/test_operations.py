@@ -140,7 +140,7 @@ def test_stats_and_workers(store: Store, start_worker: Callable[..., object],
 
 
 def test_unreachable_database_is_one_line_and_exit_1(tmp_path: Path, marks: Path) -> None:
-    for url, says in ((f"sqlite:///{tmp_path / 'missing' / 'x.db'}", "cannot open SQLite"),
+    for url, says in ((f"sqlite:///{tmp_path / 'missing' / 'x.db'}", "no database at"),
                       ("postgresql://nobody@127.0.0.1:1/none", "cannot connect to PostgreSQL")):
         for command in (("jobs", "list"), ("cancel", "--all", "--yes"), ("stats",)):
             result = subprocess.run([str(CORRAL), *command, "--db", url], capture_output=True,

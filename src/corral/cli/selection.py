@@ -96,18 +96,23 @@ class Filters:
                              older_than=self.older_than, limit=None)
 
 
+def check_selection(prefixes: Sequence[str] | None, filters: Filters, everything: bool
+                    ) -> None:
+    """Usage errors, told before the store is touched."""
+    if prefixes and (filters.given() or everything):
+        raise errors.ConfigError("give job ids or a filter, not both")
+    if not (prefixes or filters.given() or everything):
+        raise errors.ConfigError(
+            "give job ids, a filter (--status, --queue, --task, --batch, --older-than) or --all")
+
+
 def select(app: Corral, prefixes: Sequence[str] | None, filters: Filters, everything: bool,
            default_status: Sequence[str]) -> tuple[list[Job], bool]:
     """The jobs named, and whether to confirm first (for ``--all`` and filters: the user
     has not seen the list; ids and a lone ``--batch`` name their targets)."""
-    if prefixes and (filters.given() or everything):
-        raise errors.ConfigError("give job ids or a filter, not both")
     if prefixes:
         named = ids.resolve_all(app, prefixes)
         return app.store.list_jobs(JobFilter(ids=tuple(named)), limit=None), False
-    if not (filters.given() or everything):
-        raise errors.ConfigError(
-            "give job ids, a filter (--status, --queue, --task, --batch, --older-than) or --all")
     lone_batch = filters == Filters(batch_id=filters.batch_id) and not everything
     return filters.jobs(app, default_status), not lone_batch
 
@@ -164,6 +169,7 @@ def command(action: str, default_status: Sequence[str], *extra: inspect.Paramete
                 older_than: str | None, yes: bool, dry_run: bool, db: str, as_json: bool,
                 **extras: Any) -> None:
             filters = Filters(statuses(status), queue, task, batch, older_than)
+            check_selection(job_ids, filters, everything)
             with opened(db) as app:
                 jobs, confirm = select(app, job_ids, filters, everything, default_status)
                 question = (f"{action.capitalize()} {len(jobs)} job(s) ({filters.describe()})?"

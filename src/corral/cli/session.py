@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from corral import config
+from corral import config, errors
 from corral.app import Corral
 from corral.cli import render
 
@@ -24,7 +25,15 @@ DEFAULT_DB = config.DEFAULT_DATABASE_URL
 @contextmanager
 def opened(db: str) -> Iterator[Corral]:
     """A ``Corral`` on ``db``; its store opens (and migrates) on first use, and closes at
-    the end of the command. Actions are recorded as ``user@host`` in the audit trail."""
+    the end of the command. Actions are recorded as ``user@host`` in the audit trail.
+
+    A SQLite file must already exist: an operator who mistypes the path, or runs the
+    command from another folder than the app's relative ``sqlite:///corral.db``, would
+    otherwise be shown an empty new database as if nothing had ever run."""
+    if db.startswith("sqlite:///") and not Path(db.removeprefix("sqlite:///")).exists():
+        raise errors.StoreError(
+            f"no database at {db.removeprefix('sqlite:///')} (workers, `corral enqueue` and "
+            "`corral migrate` create it; check --db or CORRAL_DATABASE_URL)", url=db)
     app = Corral(db)
     try:
         yield app
