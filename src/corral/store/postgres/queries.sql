@@ -308,22 +308,14 @@ DELETE FROM periodic_ticks WHERE tick < %(before)s;
 INSERT INTO batches (id, name, created_at, on_complete)
 VALUES (%(id)s, %(name)s, now(), %(on_complete)s);
 
--- name: get_batch
-SELECT * FROM batches WHERE id = %(id)s;
-
--- name: batch_counts
--- Jobs of a batch per status, with the sum of their progress ratios.
-SELECT status, count(*) AS jobs,
-       sum(CASE WHEN progress_total > 0 THEN least(progress_current / progress_total, 1.0)
-                ELSE 0 END) AS ratio_sum
-FROM jobs WHERE batch_id = %(id)s GROUP BY status;
-
--- name: list_batches
--- A page of batches, newest first (ids sort by creation), with their jobs per status as
--- batch_counts counts them: one row per batch and status (status NULL: a batch without jobs).
+-- name: batches
+-- Batches newest first (ids sort by creation), one of them by id, or a page older than
+-- before_id, with their jobs per status and the sum of their progress ratios: one row
+-- per batch and status (status NULL: a batch without jobs).
 WITH page AS (
     SELECT * FROM batches
-    WHERE (%(before_id)s::text IS NULL OR id < %(before_id)s::text)
+    WHERE (%(id)s::text IS NULL OR id = %(id)s::text)
+      AND (%(before_id)s::text IS NULL OR id < %(before_id)s::text)
     ORDER BY id DESC
     LIMIT %(limit)s
 ), counts AS (

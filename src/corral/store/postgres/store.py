@@ -28,7 +28,6 @@ from corral import errors
 from corral.batch import (
     Batch,
     NewBatch,
-    batch_from_counts,
     batches_from_rows,
     on_complete_job,
     on_complete_json,
@@ -470,18 +469,17 @@ class PostgresStore:
 
     @reconnecting
     def get_batch(self, batch_id: str) -> Batch | None:
-        found = self._read("get_batch", {"id": batch_id})
-        if not found:
-            return None
-        row = found[0]
-        counts = [(r["status"], r["jobs"], r["ratio_sum"])
-                  for r in self._read("batch_counts", {"id": batch_id})]
-        return batch_from_counts(row["id"], row["name"], _utc(row["created_at"]),
-                                 _utc(row["completed_at"]), counts)
+        found = self._batches(batch_id=batch_id, limit=1)
+        return found[0] if found else None
 
     @reconnecting
     def list_batches(self, *, limit: int = 50, before_id: str | None = None) -> list[Batch]:
-        rows = self._read("list_batches", {"limit": limit, "before_id": before_id})
+        return self._batches(before_id=before_id, limit=limit)
+
+    def _batches(self, *, batch_id: str | None = None, before_id: str | None = None,
+                 limit: int) -> list[Batch]:
+        """One batch, or a page of them, with their counts: one statement either way."""
+        rows = self._read("batches", {"id": batch_id, "before_id": before_id, "limit": limit})
         return batches_from_rows(rows, _utc)
 
     @reconnecting

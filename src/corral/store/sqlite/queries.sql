@@ -30,22 +30,13 @@ DELETE FROM periodic_ticks WHERE tick < :before;
 INSERT INTO batches (id, name, created_at, on_complete)
 VALUES (:id, :name, :created_at, :on_complete);
 
--- name: get_batch
-SELECT * FROM batches WHERE id = :id;
-
--- name: batch_counts
--- Jobs of a batch per status, with the sum of their progress ratios.
-SELECT status, count(*) AS jobs,
-       sum(CASE WHEN progress_total > 0 THEN min(progress_current / progress_total, 1.0)
-                ELSE 0 END) AS ratio_sum
-FROM jobs WHERE batch_id = :id GROUP BY status;
-
--- name: list_batches
--- A page of batches, newest first (ids sort by creation), with their jobs per status as
--- batch_counts counts them: one row per batch and status (status NULL: a batch without jobs).
+-- name: batches
+-- Batches newest first (ids sort by creation), one of them by id, or a page older than
+-- before_id, with their jobs per status and the sum of their progress ratios: one row
+-- per batch and status (status NULL: a batch without jobs).
 WITH page AS (
     SELECT * FROM batches
-    WHERE (:before_id IS NULL OR id < :before_id)
+    WHERE (:id IS NULL OR id = :id) AND (:before_id IS NULL OR id < :before_id)
     ORDER BY id DESC
     LIMIT :limit
 ), counts AS (
