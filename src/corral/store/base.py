@@ -12,12 +12,13 @@ thread.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from corral import ids
+from corral import errors, ids
 from corral.batch import Batch, NewBatch
 from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
@@ -41,10 +42,27 @@ class JobFilter:
     id_prefix: str | None = None
     """Only jobs whose id starts with this (hyphens optional): how the CLI resolves a
     short id. A range on the primary key (``ids.prefix_bounds``), never a scan."""
+    meta: dict[str, JSON] | None = None
+    """Only jobs whose meta has each of these top-level keys with an equal value (numbers
+    by value: 5 matches 5.0): the caller's own labels (``{"crawl_job_id": 5}``). Values
+    are scalars (string, number, bool, null)."""
 
     def id_bounds(self) -> tuple[str | None, str | None]:
         """``(low, high)`` of ``id_prefix`` for ``id BETWEEN low AND high``; Nones without."""
         return (None, None) if self.id_prefix is None else ids.prefix_bounds(self.id_prefix)
+
+    def meta_json(self) -> str | None:
+        """``meta`` as the JSON text both stores match labels against; None without."""
+        if self.meta is None:
+            return None
+        for key, value in self.meta.items():
+            if isinstance(value, dict | list):
+                raise errors.InvalidArguments(
+                    f"meta label {key!r}: match a string, number, bool or null, not {value!r}")
+        try:
+            return json.dumps(self.meta, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise errors.InvalidArguments(f"meta labels must be plain JSON: {exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ WITH inserted AS (
                 ELSE 'queued' END,
            j.max_attempts, COALESCE(to_timestamp(j.run_at), now()), now(), j.timeout,
            j.batch_id, j.limit_key, j.key_limit, j.unique_key, j.meta
-    FROM jsonb_to_recordset(%(jobs)s::jsonb) AS j(
-        id text, task text, args jsonb, kwargs jsonb, queue text, priority integer,
+    FROM json_to_recordset(%(jobs)s::json) AS j(
+        id text, task text, args json, kwargs json, queue text, priority integer,
         max_attempts integer, run_at double precision, timeout double precision,
-        batch_id text, limit_key text, key_limit integer, unique_key text, meta jsonb)
+        batch_id text, limit_key text, key_limit integer, unique_key text, meta json)
     ON CONFLICT (unique_key)
         WHERE unique_key IS NOT NULL
           AND status IN ('scheduled', 'queued', 'running', 'cancelling')
@@ -37,9 +37,9 @@ SELECT inserted.*, (SELECT count(*) FROM notified) AS notified FROM inserted;
 -- Append trail rows from a JSON array (one statement for any number).
 INSERT INTO job_events (job_id, at, kind, actor, reason, from_status, to_status, data)
 SELECT e.job_id, now(), e.kind, e.actor, e.reason, e.from_status, e.to_status, e.data
-FROM jsonb_to_recordset(%(events)s::jsonb) AS e(
+FROM json_to_recordset(%(events)s::json) AS e(
     job_id text, kind text, actor text, reason text, from_status text, to_status text,
-    data jsonb);
+    data json);
 
 -- name: notify
 -- Wake listeners (delivered when the transaction commits).
@@ -86,7 +86,7 @@ WITH promoted AS (
     SELECT id, now(), 'due', 'corral', 'scheduled', 'queued', NULL FROM promoted
     UNION ALL
     SELECT id, now(), 'claimed', %(worker_id)s, 'queued', 'running',
-           jsonb_build_object('attempt', attempt)
+           json_build_object('attempt', attempt)
     FROM claimed
 )
 SELECT * FROM claimed;
@@ -140,7 +140,7 @@ WITH claimed AS (
 ), trail AS (
     INSERT INTO job_events (job_id, at, kind, actor, from_status, to_status, data)
     SELECT id, now(), 'claimed', %(worker_id)s, 'queued', 'running',
-           jsonb_build_object('attempt', attempt)
+           json_build_object('attempt', attempt)
     FROM claimed
 )
 SELECT * FROM claimed;
@@ -198,9 +198,9 @@ SET status = o.status,
     phase = COALESCE(o.phase, jobs.phase),
     finished_at = CASE WHEN o.status = 'scheduled' THEN NULL ELSE now() END,
     worker_id = CASE WHEN o.status = 'scheduled' THEN NULL ELSE jobs.worker_id END
-FROM jsonb_to_recordset(%(outcomes)s::jsonb) AS o(
+FROM json_to_recordset(%(outcomes)s::json) AS o(
     id text, worker_id text, attempt integer, status text, has_result boolean,
-    result jsonb, error jsonb, run_at double precision, phase text)
+    result json, error jsonb, run_at double precision, phase text)
 WHERE jobs.id = o.id AND jobs.worker_id = o.worker_id AND jobs.attempt = o.attempt
   AND (jobs.status = 'running' OR (jobs.status = 'cancelling' AND o.status != 'scheduled'))
 RETURNING jobs.id, jobs.status;
@@ -219,7 +219,7 @@ RETURNING jobs.id;
 
 -- name: save_result
 -- Partial result of a held job (ctx.save), fenced.
-UPDATE jobs SET result = %(result)s::jsonb
+UPDATE jobs SET result = %(result)s::json
 WHERE id = %(id)s AND worker_id = %(worker_id)s AND attempt = %(attempt)s
   AND status IN ('running', 'cancelling')
 RETURNING id;
@@ -277,7 +277,9 @@ RETURNING id, queue, attempt;
 SELECT * FROM jobs WHERE id = %(id)s;
 
 -- name: list_jobs
--- Jobs matching optional filters (NULL = any), newest first.
+-- Jobs matching optional filters (NULL = any), newest first. Meta labels (scalar values)
+-- match by containment on meta::jsonb: top-level key equality, numbers by value, served
+-- by the jobs_meta index.
 SELECT * FROM jobs
 WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
   AND (%(ids)s::text[] IS NULL OR id = ANY(%(ids)s::text[]))
@@ -288,6 +290,7 @@ WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
   AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s::timestamptz)
   AND (%(before_id)s::text IS NULL OR id < %(before_id)s::text)
   AND (%(id_low)s::text IS NULL OR id BETWEEN %(id_low)s::text AND %(id_high)s::text)
+  AND (%(meta)s::jsonb IS NULL OR meta::jsonb @> %(meta)s::jsonb)
 ORDER BY id DESC
 LIMIT %(limit)s;
 

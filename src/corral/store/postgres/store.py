@@ -425,7 +425,7 @@ class PostgresStore:
             "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
             "limit_key": where.limit_key, "created_before": where.created_before,
             "before_id": where.before_id,
-            "id_low": id_low, "id_high": id_high,
+            "id_low": id_low, "id_high": id_high, "meta": where.meta_json(),
             "limit": limit,
         })
         return [_job(row) for row in rows]
@@ -647,7 +647,10 @@ def _job(row: dict[str, Any]) -> Job:
 
 
 def _jsonb(value: JSON) -> JSON:
-    return value  # psycopg has decoded jsonb already
+    # psycopg decoded it already, with json.loads (its default json loader, not
+    # replaced here): from json columns' own text, so floats, ints and key order are
+    # what the writer's json.dumps wrote (0005_exact_json.sql).
+    return value
 
 
 def _outcome_json(outcome: Outcome) -> dict[str, Any]:

@@ -237,7 +237,9 @@ SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
 SELECT * FROM jobs WHERE id = :id;
 
 -- name: list_jobs
--- Jobs matching optional filters (NULL = any), newest first.
+-- Jobs matching optional filters (NULL = any), newest first. A meta label (a scalar)
+-- matches the same top-level key holding an equal value of the same JSON type, numbers
+-- by value (5 matches 5.0), as PostgreSQL's jsonb containment does.
 SELECT * FROM jobs
 WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
@@ -248,6 +250,15 @@ WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:created_before IS NULL OR created_at < :created_before)
   AND (:before_id IS NULL OR id < :before_id)
   AND (:id_low IS NULL OR id BETWEEN :id_low AND :id_high)
+  AND (:meta IS NULL OR NOT EXISTS (
+      SELECT 1 FROM json_each(:meta) AS label
+      WHERE CASE WHEN NOT json_valid(jobs.meta) THEN 1  -- a damaged row matches no label
+                 WHEN label.type IN ('integer', 'real')
+                 THEN COALESCE(json_type(jobs.meta, label.fullkey), '')
+                          NOT IN ('integer', 'real')
+                      OR json_extract(jobs.meta, label.fullkey) != label.atom
+                 ELSE json_type(jobs.meta, label.fullkey) IS NOT label.type
+                      OR json_extract(jobs.meta, label.fullkey) IS NOT label.atom END))
 ORDER BY id DESC
 LIMIT :limit;
 

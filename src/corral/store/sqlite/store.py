@@ -466,7 +466,7 @@ class SQLiteStore:
             "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
             "limit_key": where.limit_key, "created_before": _ts(where.created_before),
             "before_id": where.before_id,
-            "id_low": id_low, "id_high": id_high,
+            "id_low": id_low, "id_high": id_high, "meta": where.meta_json(),
             "limit": -1 if limit is None else limit,
         })
         return [_job(row) for row in rows]
