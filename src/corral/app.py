@@ -18,7 +18,7 @@ from corral.job import JSON, Job, JobEvent
 from corral.maintenance.housekeeper import prune
 from corral.periodic import Schedule, check_cron
 from corral.status import ACTIVE, JobStatus
-from corral.store import Store, open_store
+from corral.store import Store, codec, open_store
 from corral.store.base import QueueInfo, WorkerRecord
 from corral.task import Isolation, OnStall, Signature, Task, TaskOptions
 
@@ -41,7 +41,14 @@ def _duration(value: str | float | None, name: str) -> float | None:
 def _queue_name(name: str) -> str:
     if not isinstance(name, str) or not name:
         raise errors.ConfigError("queue must be a non-empty string")
-    return name
+    return codec.check_text(name, "queue") or name
+
+
+def _texts(**texts: str | None) -> None:
+    """Refuse (``InvalidArguments``) what no store can hold as text (NUL, lone
+    surrogates) before anything is written or looked up."""
+    for name, text in texts.items():
+        codec.check_text(text, name)
 
 
 class Corral:
@@ -230,6 +237,7 @@ class Corral:
               on_complete: Signature | None = None) -> BatchHandle:
         """Create a batch: every job in one transaction (all or none). ``on_complete`` is
         enqueued once, when every job of the batch has finished (however it ended)."""
+        _texts(name=name)
         batch_id = uuid7()
         new_jobs = [signature.to_new_job(batch_id=batch_id) for signature in signatures]
         new_batch = NewBatch(batch_id, name,
@@ -239,6 +247,7 @@ class Corral:
 
     def get_batch(self, batch_id: str) -> Batch:
         """Counts per status, progress and derived state. Raises ``BatchNotFound``."""
+        _texts(batch_id=batch_id)
         found = self.store.get_batch(batch_id)
         if found is None:
             raise errors.BatchNotFound(batch_id)
@@ -254,6 +263,7 @@ class Corral:
         """Cancel every active job of the batch; finished jobs stay as they are. Returns
         ``{status, batch_id, jobs_cancelled, job_ids}`` with status ``cancelled``, or
         ``no_jobs_to_cancel`` when nothing was active. Raises ``BatchNotFound``."""
+        _texts(reason=reason, actor=actor)
         self.get_batch(batch_id)
         result = self.cancel_many(batch_id=batch_id, status=ACTIVE, reason=reason, force=force,
                                   actor=actor)
@@ -264,6 +274,7 @@ class Corral:
     # -- reading -------------------------------------------------------------------------
 
     def get_job(self, job_id: str) -> Job:
+        _texts(job_id=job_id)
         job = self.store.get_job(job_id)
         if job is None:
             raise errors.JobNotFound(job_id)
@@ -311,6 +322,7 @@ class Corral:
 
         Raises ``JobNotFound``, or ``JobAlreadyFinished`` (with ``status``) for a terminal job.
         """
+        _texts(job_id=job_id, reason=reason, actor=actor)
         changes = self.store.cancel_jobs([job_id], actor=actor or default_actor(),
                                          reason=reason, force=force)
         if not changes:
@@ -325,6 +337,7 @@ class Corral:
                     **filters: Any) -> BulkResult:
         """Cancel jobs by ids and/or filter (``status``, ``queue``, ``task``, ``batch_id``,
         ``limit_key``, ``older_than``). Finished jobs are reported in ``refused``."""
+        _texts(reason=reason, actor=actor)
         matched = self._matching(ids, filters, "cancel")
         if dry_run:
             return BulkResult("cancel", True, matched)
@@ -338,6 +351,7 @@ class Corral:
                      dry_run: bool = False, actor: str | None = None,
                      **filters: Any) -> BulkResult:
         """Retry failed or cancelled jobs by ids and/or filter (same ids, fresh budget)."""
+        _texts(reason=reason, actor=actor)
         matched = self._matching(ids, filters, "restart")
         if dry_run:
             return BulkResult("restart", True, matched)
@@ -362,6 +376,7 @@ class Corral:
     def delete(self, job_id: str) -> None:
         """Delete one finished job and its trail. Raises ``JobNotFound`` or
         ``JobActive``."""
+        _texts(job_id=job_id)
         deletions = self.store.delete_jobs([job_id])
         if not deletions:
             raise errors.JobNotFound(job_id)
@@ -392,8 +407,8 @@ class Corral:
 
         The reaper already recovers dead workers' jobs by itself; this is the operator's
         "make it stop" for jobs that are alive but should not be."""
-        seconds = (older_than.total_seconds() if isinstance(older_than, timedelta)
-                   else config.parse_duration(older_than, name="older_than"))
+        _texts(reason=reason, actor=actor)
+        seconds = config.duration_seconds(older_than, name="older_than")
         cutoff = datetime.now(UTC) - timedelta(seconds=seconds)
         changes = self.store.reset_stuck(cutoff, lease=self.settings.lease,
                                          actor=actor or default_actor(), reason=reason)
@@ -404,6 +419,7 @@ class Corral:
         """Put a ``failed`` or ``cancelled`` job back to ``queued`` under the same id, with
         a fresh attempt budget. Raises ``JobNotFound``, or ``JobNotRestartable`` (with
         ``status``) for an active or completed job."""
+        _texts(job_id=job_id, reason=reason, actor=actor)
         changes = self.store.restart_jobs([job_id], actor=actor or default_actor(),
                                           reason=reason)
         if not changes:

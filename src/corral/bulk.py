@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from corral import config, errors
 from corral.status import JobStatus
+from corral.store import codec
 from corral.store.base import JobFilter
 
 
@@ -44,6 +45,11 @@ def job_filter(
 ) -> JobFilter:
     """A ``JobFilter`` from user-facing arguments; ``older_than`` is a duration (``"1h"``)
     measured from the job's creation."""
+    for name, text in (("queue", queue), ("task", task), ("batch_id", batch_id),
+                       ("limit_key", limit_key), ("cursor", before_id)):
+        codec.check_text(text, name)
+    if ids is not None:
+        ids = [codec.check_text(job_id, "job id") or "" for job_id in ids]
     if isinstance(status, str):
         status = [status]
     try:
@@ -52,8 +58,7 @@ def job_filter(
         raise errors.ConfigError(f"unknown status: {exc}") from exc
     created_before = None
     if older_than is not None:
-        seconds = (older_than.total_seconds() if isinstance(older_than, timedelta)
-                   else config.parse_duration(older_than, name="older_than"))
+        seconds = config.duration_seconds(older_than, name="older_than")
         created_before = datetime.now(UTC) - timedelta(seconds=seconds)
     return JobFilter(statuses=statuses, queue=queue, task=task, batch_id=batch_id,
                      ids=tuple(ids) if ids is not None else None, limit_key=limit_key,

@@ -12,12 +12,16 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from corral import errors
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+MAX_DURATION_DAYS = 365_000
+"""The longest duration taken (about 1000 years): now plus or minus it is still a date
+(years 1-9999), so a cutoff or a delay built from it never overflows."""
 
 
 def parse_duration(value: str | float | int, *, name: str = "duration") -> float:
@@ -36,7 +40,17 @@ def parse_duration(value: str | float | int, *, name: str = "duration") -> float
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds < 0 or seconds != seconds or seconds == float("inf"):
         raise errors.ConfigError(f"{name}: must be a finite, non-negative duration", setting=name)
+    if seconds > MAX_DURATION_DAYS * 86400.0:
+        raise errors.ConfigError(
+            f"{name}: at most {MAX_DURATION_DAYS} days (about 1000 years)", setting=name)
     return seconds
+
+
+def duration_seconds(value: str | float | int | timedelta, *, name: str) -> float:
+    """``parse_duration``, also taking a ``timedelta`` (held to the same bounds)."""
+    if isinstance(value, timedelta):
+        return parse_duration(value.total_seconds(), name=name)
+    return parse_duration(value, name=name)
 
 
 DEFAULT_DATABASE_URL = "sqlite:///corral.db"

@@ -12,8 +12,8 @@ method; the worker's listener thread calls ``_request_cancel`` only. The cancel 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +22,7 @@ from typing import Protocol
 
 from corral import errors
 from corral.job import JSON, Job, Progress
+from corral.store import codec
 
 logger = logging.getLogger("corral.task")
 
@@ -90,9 +91,13 @@ class Context:
     def progress(
         self, current: float, total: float | None = None, message: str | None = None
     ) -> None:
-        """Report how far the job is (also a cancel checkpoint). Cheap: written in batches."""
-        self._progress = Progress(float(current), None if total is None else float(total),
-                                  message)
+        """Report how far the job is (also a cancel checkpoint). Cheap: written in batches.
+        Numbers must be finite (``InvalidArguments``); a message keeps what a store can hold."""
+        numbers = (float(current), None if total is None else float(total))
+        if not all(n is None or math.isfinite(n) for n in numbers):
+            raise errors.InvalidArguments(f"progress must be finite numbers, got {numbers}")
+        self._progress = Progress(numbers[0], numbers[1],
+                                  codec.clean_text(None if message is None else str(message)))
         self.progress_moved_at = time.monotonic()
         self._reporter.progress_changed(self)
         self.checkpoint()
@@ -104,6 +109,7 @@ class Context:
         The job's ``phase`` shows the innermost phase entered; it keeps the last phase's name
         after the block ends, so a finished job shows where it ended.
         """
+        codec.check_text(name, "phase")
         if self._phases and name not in self._phases:
             raise errors.ConfigError(
                 f"phase {name!r} is not declared by task {self.job.task!r}: {self._phases}",
@@ -191,7 +197,4 @@ class Context:
 
 
 def _require_json(value: JSON, what: str) -> None:
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise errors.InvalidArguments(f"{what} must be JSON: {exc}") from exc
+    codec.encode_json(value, what)  # the store's own rules (InvalidArguments)

@@ -71,3 +71,12 @@ TRANSITIONS: frozenset[tuple[JobStatus | None, JobStatus]] = frozenset(
 """Every (from, to) move the stores make today; ``None`` is "did not exist". A test drives
 every operation and checks the trails show exactly these moves."""
 del S
+
+QUARANTINE: frozenset[tuple[JobStatus | None, JobStatus]] = frozenset(
+    {(status, JobStatus.FAILED) for status in JobStatus if status != JobStatus.FAILED}
+    | {(None, JobStatus.FAILED)}
+)
+"""The one move outside ``TRANSITIONS``: a row the store cannot read back (an older
+version's or a manual edit's) is set aside as ``failed`` with error ``CorruptJob``, from
+whatever it was (``None``: a status that is not one), with a ``quarantined`` trail row.
+See ``corral.store.quarantine``."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from corral import config, errors, ids
 from corral.job import JSON, NewJob
+from corral.store import codec
 
 if TYPE_CHECKING:
     from corral.app import Corral
@@ -48,8 +48,8 @@ class TaskOptions:
             raise errors.ConfigError(f"on_stall must be one of {ON_STALL}")
         if not self.queue or not isinstance(self.queue, str):
             raise errors.ConfigError("queue must be a non-empty string")
-        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
-            raise errors.ConfigError("max_attempts must be an integer >= 1")
+        _check_limit(self.max_attempts, "max_attempts")
+        _check_int(self.priority, "priority")
         if self.isolation not in ISOLATIONS:
             raise errors.ConfigError(f"isolation must be one of {ISOLATIONS}")
         if len(set(self.phases)) != len(self.phases):
@@ -120,6 +120,7 @@ class Signature:
         for name, key in (("unique_key", unique_key), ("limit_key", limit_key)):
             if key is not None and (not isinstance(key, str) or not key):
                 raise errors.ConfigError(f"{name} must be a non-empty string")
+            codec.check_text(key, name)
         if run_at is not None and delay is not None:
             raise errors.ConfigError("give run_at or delay, not both")
         if delay is not None:
@@ -127,6 +128,9 @@ class Signature:
                                                                                  name="delay"))
         if run_at is not None and run_at.tzinfo is None:
             raise errors.ConfigError("run_at must be timezone-aware")
+        run_at = codec.check_run_at(run_at)  # years 1-9999 in UTC, or InvalidArguments
+        if priority is not None:
+            _check_int(priority, "priority")
         changes: dict[str, Any] = {"queue": queue, "priority": priority, "run_at": run_at,
                                    "meta": meta, "unique_key": unique_key,
                                    "limit_key": limit_key, "key_limit": key_limit}
@@ -145,6 +149,7 @@ class Signature:
         queue = self.queue or options.queue
         if not isinstance(queue, str) or not queue:
             raise errors.ConfigError("queue must be a non-empty string")
+        codec.check_text(queue, "queue")
         return NewJob(
             id=ids.uuid7(), task=self.task.name, args=args, kwargs=kwargs, queue=queue,
             priority=options.priority if self.priority is None else int(self.priority),
@@ -157,19 +162,25 @@ class Signature:
 
 def _check_limit(value: int | None, name: str) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                              or value < 1):
-        raise errors.ConfigError(f"{name} must be an integer >= 1")
+                              or not 1 <= value <= INT32):
+        raise errors.ConfigError(f"{name} must be an integer >= 1 (and <= {INT32})")
+
+
+INT32 = 2**31 - 1  # what a PostgreSQL integer column holds
+
+
+def _check_int(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not -INT32 <= value <= INT32:
+        raise errors.ConfigError(f"{name} must be an integer within +-{INT32}")
 
 
 def _json_text(value: Any, what: str) -> str:
-    """``value`` encoded once, here: refuses anything that is not JSON, and the store writes
-    this text as it is (enqueue is a hot path)."""
+    """``value`` encoded once, here, by the store's own rules (``codec.encode_json``:
+    JSON only, at most ``MAX_JSON_DEPTH`` levels, no NaN, NUL or lone surrogate); the
+    store writes this text as it is (enqueue is a hot path)."""
     if not value:
         return "[]" if isinstance(value, list) else "{}"
-    try:
-        return json.dumps(value, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise errors.InvalidArguments(f"{what} must be JSON (no pickle, ever): {exc}") from exc
+    return codec.encode_json(value, what)
 
 
 def _takes_context(fn: Callable[..., Any]) -> bool:

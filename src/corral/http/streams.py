@@ -8,6 +8,7 @@ finished, job deleted) or when the client goes (Starlette cancels the generator)
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from corral.http import models as m
 from corral.http.live import Change, LiveHub, Subscription
 from corral.job import Job
 
+logger = logging.getLogger("corral.http")
 MAX_POLL_S = 60.0
 BATCH_REREAD_EVERY = 0.1  # seconds: a busy batch is re-counted at most this often
 
@@ -30,8 +32,16 @@ STREAM_DOC: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-str
                     "description": "Server-sent events (see the route's description)."}}
 
 
-def _job_event(kind: str, job: Job) -> ServerSentEvent:
-    return ServerSentEvent(event=kind, data=m.JobOut.of(job), id=job.id)
+def _job_event(kind: str, job: Job) -> ServerSentEvent | None:
+    """The event, encoded here: a job that cannot be encoded is logged and skipped, so it
+    never ends the stream (the store quarantines rows it cannot read; this is the last
+    guard)."""
+    try:
+        return ServerSentEvent(event=kind, raw_data=m.JobOut.of(job).model_dump_json(),
+                               id=job.id)
+    except Exception:
+        logger.exception("live stream: job %r cannot be encoded; skipped", job.id)
+        return None
 
 
 def _batch_event(kind: str, batch: Batch) -> ServerSentEvent:
@@ -83,13 +93,15 @@ def live_routes(router: APIRouter, corral: Corral, hub: LiveHub) -> None:
         once it is finished (or ``job_deleted``), and the stream ends."""
         job, subscription = watch
         while not job.is_terminal:
-            yield _job_event("job_update", job)
+            if (update := _job_event("job_update", job)) is not None:
+                yield update
             change = await subscription.next()
             if change is not None and change.kind == "deleted":
                 yield ServerSentEvent(event="job_deleted", data={"id": job.id}, id=job.id)
                 return
             job = await _current(corral, job, change)
-        yield _job_event("job_complete", job)
+        if (complete := _job_event("job_complete", job)) is not None:
+            yield complete
 
     @router.get("/batches/{batch_id}/stream", response_class=EventSourceResponse,
                 responses=STREAM_DOC, tags=["live"])
@@ -119,7 +131,8 @@ def live_routes(router: APIRouter, corral: Corral, hub: LiveHub) -> None:
                 if change is None:
                     continue
                 if change.kind == "update" and change.job is not None:
-                    yield _job_event("job_update", change.job)
+                    if (update := _job_event("job_update", change.job)) is not None:
+                        yield update
                 elif change.kind == "deleted":
                     yield ServerSentEvent(event="job_deleted", data={"id": change.job_id})
                 else:

@@ -1,4 +1,25 @@
-"""Store rows to ``Job`` values, the same for every backend.
+"""What the store takes and what it gives back: one set of rules for writing values and
+for reading rows, the same for every backend.
+
+Writing: every JSON value (args, kwargs, meta, results, trail data) passes ``check_json``
+and every text that names something (queue, keys, ids, reasons) passes ``check_text``
+before anything is written, so a refused write stores nothing. The rules, in one place:
+
+- JSON only: ``dict`` (string keys), ``list``/``tuple``, ``str``, ``int``, finite
+  ``float``, ``bool``, ``None``. NaN and Infinity are not JSON and are refused.
+- At most ``MAX_JSON_DEPTH`` (100) nested arrays/objects: deeper values cannot be served
+  back (the HTTP encoder stops at about 250 levels) and are refused.
+- No lone surrogates (``"\\ud800"``) anywhere, keys included: they are not Unicode, no
+  UTF-8 encoder takes them.
+- No NUL (``"\\u0000"``) in strings: PostgreSQL cannot store it in text or jsonb, and a
+  job must be storable on both backends alike.
+- ``run_at`` must be timezone-aware and fall within years 1-9999 once in UTC.
+
+Reading: ``job_from_row`` turns a row into a ``Job`` and refuses, with ``CorruptRow``,
+anything the rules above would not have written (and anything else a manual edit or an
+older version could leave: a time out of range, a status that is not a ``JobStatus``,
+JSON text that does not parse). The store quarantines such rows (``corral.store.
+quarantine``) instead of failing every read that meets them.
 
 Backends differ only in how a row holds times (epoch seconds vs timestamptz) and JSON (text
 vs decoded jsonb); each passes its two decoders.
@@ -6,39 +27,334 @@ vs decoded jsonb); each passes its two decoders.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from corral import errors
 from corral.job import JSON, Job, JobError, NewJob, Progress
 from corral.status import JobStatus
 
 TimeDecoder = Callable[[Any], datetime | None]
 JsonDecoder = Callable[[Any], JSON]
 
+MAX_JSON_DEPTH = 100
+"""Most nested arrays/objects a stored JSON value may have (``[[1]]`` has 2)."""
+
+
+class CorruptRow(Exception):  # noqa: N818 - a row, not an error the caller made
+    """A stored row that does not decode to a ``Job``; ``problem`` says which column."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+class Unreadable:
+    """A column value the driver could not load (e.g. a PostgreSQL timestamp past year
+    9999); the decoders turn it into ``CorruptRow``."""
+
+    __slots__ = ("raw", "reason")
+
+    def __init__(self, raw: str, reason: str) -> None:
+        self.raw, self.reason = raw, reason
+
+    def __repr__(self) -> str:
+        return f"<unreadable {self.raw[:60]!r}: {self.reason}>"
+
+
+# -- writing ---------------------------------------------------------------------------
+
+
+def _text_problem(value: str, *, nul: bool) -> str | None:
+    if nul and "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate (not Unicode text)"
+    return None
+
+
+def check_text(value: str | None, what: str) -> str | None:
+    """``value`` unchanged if a store can hold it as text; else ``InvalidArguments``."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise errors.InvalidArguments(f"{what} must be a string, got {type(value).__name__}")
+    problem = _text_problem(value, nul=True)
+    if problem:
+        raise errors.InvalidArguments(f"{what} {problem}")
+    return value
+
+
+def clean_text(value: str | None) -> str | None:
+    """``value`` with what no store can hold (NUL, lone surrogates) replaced by U+FFFD: for
+    texts a job reports rather than gives (error messages, tracebacks, progress messages),
+    where losing a character beats losing the report."""
+    if value is None:
+        return None
+    value = str(value)
+    if _text_problem(value, nul=True) is None:
+        return value
+    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
+def _json_problem(value: Any, *, writing: bool) -> str | None:
+    """Why ``value`` is not storable JSON (None if it is). Iterative, so no depth of input
+    can exhaust the stack."""
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
+    while stack:
+        item, depth, where = stack.pop()
+        if item is None or isinstance(item, bool | int):
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return f"{where or 'value'}: {item} is not a JSON number"
+            continue
+        if isinstance(item, str):
+            problem = _text_problem(item, nul=writing)
+            if problem:
+                return f"{where or 'value'}: a string {problem}"
+            continue
+        if isinstance(item, list | tuple | dict):
+            if depth > MAX_JSON_DEPTH:
+                return f"nested deeper than {MAX_JSON_DEPTH} levels"
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    if not isinstance(key, str):
+                        return f"{where or 'value'}: object keys must be strings, got {key!r}"
+                    problem = _text_problem(key, nul=writing)
+                    if problem:
+                        return f"{where or 'value'}: a key {problem}"
+                    stack.append((child, depth + 1, f"{where}.{key}" if where else key))
+            else:
+                stack.extend((child, depth + 1, f"{where}[{i}]")
+                             for i, child in enumerate(item))
+            continue
+        return f"{where or 'value'}: {type(item).__name__} is not JSON"
+    return None
+
+
+def check_json(value: Any, what: str) -> None:
+    """Refuse (``InvalidArguments``) a value the store must not write; see the module."""
+    problem = _json_problem(value, writing=True)
+    if problem:
+        raise errors.InvalidArguments(f"{what} must be JSON (no pickle, ever): {problem}")
+
+
+def encode_json(value: Any, what: str) -> str:
+    """``value`` checked and encoded, compactly: the text every store writes."""
+    check_json(value, what)
+    try:
+        return json.dumps(value, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:  # e.g. an int past Python's digit limit
+        raise errors.InvalidArguments(f"{what} must be JSON (no pickle, ever): {exc}") from exc
+
+
+def check_run_at(run_at: datetime | None) -> datetime | None:
+    """``run_at`` in UTC, or ``InvalidArguments`` if it is naive or falls outside years
+    1-9999 in UTC (``0001-01-01T00:00+14:00`` is year 0 there): no store could give it
+    back."""
+    if run_at is None:
+        return None
+    if not isinstance(run_at, datetime) or run_at.tzinfo is None:
+        raise errors.InvalidArguments("run_at must be a timezone-aware datetime")
+    try:
+        utc = run_at.astimezone(UTC)
+        datetime.fromtimestamp(utc.timestamp(), UTC)
+    except (OverflowError, ValueError, OSError) as exc:
+        raise errors.InvalidArguments(
+            f"run_at {run_at.isoformat()} is outside years 1-9999 in UTC") from exc
+    return utc
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def read_json(value: Any, column: str) -> JSON:
+    """A decoded JSON column, checked as a write would have been (NUL aside: older rows
+    may hold it, and it harms no reader)."""
+    if isinstance(value, Unreadable):
+        raise CorruptRow(f"{column}: {value.reason}")
+    problem = _json_problem(value, writing=False)
+    if problem:
+        raise CorruptRow(f"{column}: {problem}")
+    return value
+
+
+def loads(text: Any, column: str = "value") -> JSON:
+    """JSON text (SQLite's columns) decoded and checked."""
+    if not isinstance(text, str | bytes):
+        raise CorruptRow(f"{column}: {type(text).__name__} where JSON text belongs")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise CorruptRow(f"{column}: not JSON ({_short(exc)})") from None
+    return read_json(value, column)
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+
+
+def _str(row: Any, column: str, *, required: bool = False) -> str | None:
+    value = row[column]
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise CorruptRow(f"{column}: {type(value).__name__} where text belongs")
+    problem = _text_problem(value, nul=False)
+    if problem:
+        raise CorruptRow(f"{column}: {problem}")
+    return value
+
+
+def _int(row: Any, column: str, *, required: bool = True) -> int | None:
+    value = row[column]
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CorruptRow(f"{column}: {value!r} is not an integer")
+    return value
+
+
+def _number(row: Any, column: str, *, required: bool = True) -> float | None:
+    value = row[column]
+    if value is None and not required:
+        return None
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value)):
+        raise CorruptRow(f"{column}: {value!r} is not a finite number")
+    return float(value)
+
+
+def _time(row: Any, column: str, time: TimeDecoder, *, required: bool = False
+          ) -> datetime | None:
+    value = row[column]
+    if value is None:
+        if required:
+            raise CorruptRow(f"{column}: missing")
+        return None
+    if isinstance(value, Unreadable):
+        raise CorruptRow(f"{column}: {value.reason}")
+    try:
+        decoded = time(value)
+    except (TypeError, ValueError, OverflowError, OSError) as exc:
+        raise CorruptRow(f"{column}: {value!r} is not a time within years 1-9999 "
+                         f"({_short(exc)})") from None
+    if decoded is None or decoded.tzinfo is None:
+        raise CorruptRow(f"{column}: {value!r} is not a time")
+    return decoded
+
+
+def _json_column(row: Any, column: str, json_value: JsonDecoder, kind: type | None
+                 ) -> JSON:
+    raw = row[column]
+    if raw is None:
+        if kind is None:
+            return None
+        raise CorruptRow(f"{column}: missing")
+    if isinstance(raw, Unreadable):
+        raise CorruptRow(f"{column}: {raw.reason}")
+    try:
+        value = json_value(raw)
+    except CorruptRow:
+        raise
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise CorruptRow(f"{column}: not JSON ({_short(exc)})") from None
+    value = read_json(value, column)
+    if kind is not None and not isinstance(value, kind):
+        raise CorruptRow(f"{column}: a JSON {type(value).__name__} where a "
+                         f"{'list' if kind is list else 'object'} belongs")
+    return value
+
+
+def job_error(row: Any, json_value: JsonDecoder) -> JobError | None:
+    if row["error"] is None:
+        return None
+    value = _json_column(row, "error", json_value, dict)
+    extra = set(value) - {"type", "message", "traceback"}
+    if (extra or not isinstance(value.get("type"), str)
+            or not isinstance(value.get("message"), str)
+            or not isinstance(value.get("traceback"), str | None)):
+        raise CorruptRow("error: not {type, message, traceback} with text values")
+    return JobError(value["type"], value["message"], value.get("traceback"))
+
+
+def _status(row: Any) -> JobStatus:
+    try:
+        return JobStatus(row["status"])
+    except ValueError:
+        raise CorruptRow(f"status: {row['status']!r} is not a job status") from None
+
 
 def job_from_row(row: Any, time: TimeDecoder, json_value: JsonDecoder) -> Job:
-    """``row`` is anything indexable by column name (``sqlite3.Row``, a dict)."""
-    error = json_value(row["error"]) if row["error"] is not None else None
+    """``row`` is anything indexable by column name (``sqlite3.Row``, a dict). Raises
+    ``CorruptRow`` naming the first column that cannot be read back."""
+    priority, attempt = _int(row, "priority"), _int(row, "attempt")
+    max_attempts, attempt_offset = _int(row, "max_attempts"), _int(row, "attempt_offset")
+    assert priority is not None and attempt is not None  # required: never None
+    assert max_attempts is not None and attempt_offset is not None
+    current = _number(row, "progress_current")
     return Job(
-        id=row["id"], task=row["task"], status=JobStatus(row["status"]),
-        args=json_value(row["args"]), kwargs=json_value(row["kwargs"]), queue=row["queue"],
-        priority=row["priority"], phase=row["phase"],
-        progress=Progress(row["progress_current"], row["progress_total"],
-                          row["progress_message"]),
-        attempt=row["attempt"], max_attempts=row["max_attempts"],
-        attempt_offset=row["attempt_offset"], run_at=time(row["run_at"]),
-        created_at=time(row["created_at"]), started_at=time(row["started_at"]),
-        finished_at=time(row["finished_at"]), heartbeat_at=time(row["heartbeat_at"]),
-        worker_id=row["worker_id"], timeout=row["timeout"],
-        cancel_requested_at=time(row["cancel_requested_at"]),
-        cancel_reason=row["cancel_reason"], cancelled_by=row["cancelled_by"],
-        error=JobError(**error) if error else None,
-        result=json_value(row["result"]) if row["result"] is not None else None,
-        batch_id=row["batch_id"], limit_key=row["limit_key"], key_limit=row["key_limit"],
-        unique_key=row["unique_key"],
-        meta=json_value(row["meta"]), stalled_at=time(row["stalled_at"]),
-        unresponsive_at=time(row["unresponsive_at"]),
+        id=_str(row, "id", required=True) or "", task=_str(row, "task", required=True) or "",
+        status=_status(row),
+        args=_json_column(row, "args", json_value, list),
+        kwargs=_json_column(row, "kwargs", json_value, dict),
+        queue=_str(row, "queue", required=True) or "", priority=priority,
+        phase=_str(row, "phase"),
+        progress=Progress(current or 0.0, _number(row, "progress_total", required=False),
+                          _str(row, "progress_message")),
+        attempt=attempt, max_attempts=max_attempts, attempt_offset=attempt_offset,
+        run_at=_time(row, "run_at", time, required=True),
+        created_at=_time(row, "created_at", time, required=True),
+        started_at=_time(row, "started_at", time), finished_at=_time(row, "finished_at", time),
+        heartbeat_at=_time(row, "heartbeat_at", time), worker_id=_str(row, "worker_id"),
+        timeout=_number(row, "timeout", required=False),
+        cancel_requested_at=_time(row, "cancel_requested_at", time),
+        cancel_reason=_str(row, "cancel_reason"), cancelled_by=_str(row, "cancelled_by"),
+        error=job_error(row, json_value),
+        result=_json_column(row, "result", json_value, None),
+        batch_id=_str(row, "batch_id"), limit_key=_str(row, "limit_key"),
+        key_limit=_int(row, "key_limit", required=False), unique_key=_str(row, "unique_key"),
+        meta=_json_column(row, "meta", json_value, dict),
+        stalled_at=_time(row, "stalled_at", time),
+        unresponsive_at=_time(row, "unresponsive_at", time),
+    )
+
+
+def stand_in(row: Any, time: TimeDecoder, json_value: JsonDecoder, status: JobStatus,
+             error: JobError) -> Job:
+    """What a reader is shown for a row that does not decode: every column that can be
+    read, defaults for the rest, and the status and error the quarantine gave it."""
+
+    def best(read: Callable[[], Any], default: Any) -> Any:
+        try:
+            return read()
+        except (CorruptRow, KeyError, IndexError):
+            return default
+
+    return Job(
+        id=str(row["id"]), task=best(lambda: _str(row, "task", required=True), "?"),
+        status=status, args=best(lambda: _json_column(row, "args", json_value, list), []),
+        kwargs=best(lambda: _json_column(row, "kwargs", json_value, dict), {}),
+        queue=best(lambda: _str(row, "queue", required=True), "?"),
+        priority=best(lambda: _int(row, "priority"), 0),
+        attempt=best(lambda: _int(row, "attempt"), 0),
+        max_attempts=best(lambda: _int(row, "max_attempts"), 1),
+        attempt_offset=best(lambda: _int(row, "attempt_offset"), 0),
+        run_at=best(lambda: _time(row, "run_at", time), None),
+        created_at=best(lambda: _time(row, "created_at", time), None),
+        started_at=best(lambda: _time(row, "started_at", time), None),
+        finished_at=best(lambda: _time(row, "finished_at", time), None),
+        error=error,
+        batch_id=best(lambda: _str(row, "batch_id"), None),
+        limit_key=best(lambda: _str(row, "limit_key"), None),
+        unique_key=best(lambda: _str(row, "unique_key"), None),
+        meta=best(lambda: _json_column(row, "meta", json_value, dict), {}),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from corral.job import JSON
 from corral.outcome import Outcome, OutcomeKind
 from corral.status import JobStatus
+from corral.store import codec
 
 Event = dict[str, Any]
 """job_id, kind, actor, reason, from_status, to_status, data (a dict or None)."""
@@ -42,8 +43,9 @@ def event(
     to_status: str | None = None,
     data: dict[str, JSON] | None = None,
 ) -> Event:
-    return {"job_id": job_id, "kind": kind, "actor": actor, "reason": reason,
-            "from_status": from_status, "to_status": to_status, "data": data or None}
+    return {"job_id": job_id, "kind": kind, "actor": codec.clean_text(actor),
+            "reason": codec.clean_text(reason), "from_status": from_status,
+            "to_status": to_status, "data": data or None}
 
 
 def outcome_event(outcome: Outcome, before: Mapping[str, Any], recorded: bool,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import traceback
@@ -15,6 +14,7 @@ from corral import errors, retry
 from corral.context import Context
 from corral.job import Job, JobError
 from corral.outcome import Outcome
+from corral.store import codec
 from corral.task import Task
 
 logger = logging.getLogger("corral.worker")
@@ -88,9 +88,10 @@ def unknown_task(execution: Execution) -> Outcome:
 def outcome_of_result(execution: Execution, result: Any) -> Outcome:
     job, ctx = execution.job, execution.ctx
     try:
-        json.dumps(result, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        error = JobError("InvalidResult", f"the task returned a value that is not JSON: {exc}")
+        codec.encode_json(result, "the returned value")  # the store's own rules
+    except errors.InvalidArguments as exc:
+        error = JobError("InvalidResult", f"the task returned a value the store cannot keep: "
+                         f"{exc.message}")
         return Outcome.failed(job.id, execution.worker_id, job.attempt, error,
                               phase=ctx.current_phase)
     return Outcome.completed(job.id, execution.worker_id, job.attempt, result,

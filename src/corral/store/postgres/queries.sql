@@ -489,3 +489,16 @@ DELETE FROM change_feeds WHERE seen_at < %(before)s;
 -- name: jobs_per_queue
 -- How many jobs each queue has in each status (the metrics' gauge).
 SELECT queue, status, count(*) AS n FROM jobs GROUP BY queue, status;
+
+-- name: quarantine_jobs
+-- Any status -> failed (CorruptJob) for rows that cannot be read back, each guarded by the
+-- status it was read in (a JSON array of {id, status, error}); other columns stay as found.
+UPDATE jobs
+SET status = 'failed', error = q.error, finished_at = now(), stalled_at = NULL,
+    unresponsive_at = NULL
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS q(id text, status text, error jsonb)
+WHERE jobs.id = q.id AND jobs.status = q.status
+RETURNING jobs.id;
+
+-- name: jobs_by_ids
+SELECT * FROM jobs WHERE id = ANY(%(ids)s::text[]);

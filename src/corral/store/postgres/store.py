@@ -36,9 +36,9 @@ from corral.ids import uuid7
 from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
 from corral.status import IN_FLIGHT, PENDING, JobStatus
-from corral.store import base, codec, limits, migrate, trail
+from corral.store import base, codec, limits, migrate, quarantine, trail
 from corral.store.changes import FEED_STALE_AFTER
-from corral.store.postgres import changes, connection, listener
+from corral.store.postgres import changes, connection, listener, loaders
 
 Q = migrate.load_queries("corral.store.postgres")
 PRUNE_CHUNK = 5000  # rows deleted per retention statement
@@ -67,6 +67,8 @@ def reconnecting(method: Callable[P, R]) -> Callable[P, R]:
                 reason = " ".join(str(exc).split())
                 raise errors.InvalidArguments(f"PostgreSQL cannot take this value: {reason}"
                                               ) from exc
+            except UnicodeEncodeError as exc:  # a lone surrogate: not text
+                raise errors.InvalidArguments(f"not storable as text: {exc}") from exc
             except (psycopg.OperationalError, PoolTimeout) as exc:
                 if attempt == RETRIES - 1:
                     raise errors.StoreError(f"PostgreSQL unreachable: {exc}") from exc
@@ -102,6 +104,7 @@ class PostgresStore:
                     "options": f"{self.target.options} -c timezone=UTC",
                     "application_name": self.target.application_name},
             name=f"corral-{self.target.schema}",
+            configure=loaders.register,  # one bad value never fails a whole fetch
         )
         try:
             self._pool.open(wait=True, timeout=10)
@@ -185,8 +188,9 @@ class PostgresStore:
             "channel": self.target.channel,
         })}
         skipped = {job.unique_key for job in jobs if job.id not in inserted and job.unique_key}
-        holders = {row["unique_key"]: _job(row) for row in conn.execute(
-            Q["unique_holders"], {"keys": list(skipped)})} if skipped else {}
+        holders = {job.unique_key: job for job in self._jobs(conn.execute(
+            Q["unique_holders"], {"keys": list(skipped)}).fetchall(), conn)[0]
+        } if skipped else {}
         if skipped - holders.keys():
             raise errors.StoreError("a unique job finished while enqueueing; try again")
         return [
@@ -204,7 +208,8 @@ class PostgresStore:
                                          "limit": limit})
         if not rows or time.monotonic() - self._limited_at > LIMITED_EVERY:
             rows += self._claim_limited(worker_id, queues, limit - len(rows))
-        jobs = [_job(row) for row in rows]
+        decoded, corrupt = self._jobs(rows)  # a corrupt row never stalls the rest
+        jobs = [job for job in decoded if job.id not in corrupt]
         jobs.sort(key=lambda job: (-job.priority, job.run_at or datetime.min, job.id))
         return jobs
 
@@ -227,7 +232,7 @@ class PostgresStore:
                 (row for queue, free in slots.items() if free for row in conn.execute(
                     Q["limited_candidates"], {"queue": queue, "limit": free,
                                               "keyed_only": queue not in rules})),
-                key=lambda row: (-row["priority"], row["run_at"], row["id"]),
+                key=_claim_order,
             )
             picked = [row["id"] for row in limits.pick(candidates, slots, limit)]
             if not picked:
@@ -268,7 +273,7 @@ class PostgresStore:
             return []
         payload = json.dumps([
             {"id": u.job_id, "worker_id": u.worker_id, "attempt": u.attempt, "phase": u.phase,
-             "current": u.current, "total": u.total, "message": u.message}
+             "current": u.current, "total": u.total, "message": codec.clean_text(u.message)}
             for u in updates
         ])
         applied = {row["id"] for row in self._read("record_progress", {"updates": payload})}
@@ -414,7 +419,7 @@ class PostgresStore:
     @reconnecting
     def get_job(self, job_id: str) -> Job | None:
         rows = self._read("get_job", {"id": job_id})
-        return _job(rows[0]) if rows else None
+        return self._jobs(rows)[0][0] if rows else None
 
     @reconnecting
     def list_jobs(self, where: base.JobFilter, *, limit: int | None = 100) -> list[Job]:
@@ -428,7 +433,30 @@ class PostgresStore:
             "id_low": id_low, "id_high": id_high, "meta": where.meta_json(),
             "limit": limit,
         })
-        return [_job(row) for row in rows]
+        return self._jobs(rows)[0]
+
+    def _jobs(self, rows: Sequence[dict[str, Any]], conn: Conn | None = None
+              ) -> tuple[list[Job], set[str]]:
+        """``rows`` as Jobs, and the ids of those quarantined because they do not decode
+        (``corral.store.quarantine``; on ``conn`` when given, else in a write of its own)."""
+        def apply(entries: list[quarantine.Corrupt]) -> set[str]:
+            if conn is not None:
+                return self._quarantine(conn, entries)
+            with self._write() as own:
+                return self._quarantine(own, entries)
+
+        def reread(ids: list[str]) -> list[dict[str, Any]]:
+            if conn is not None:
+                return conn.execute(Q["jobs_by_ids"], {"ids": ids}).fetchall()
+            return self._read("jobs_by_ids", {"ids": ids})
+
+        return quarantine.decode(rows, _utc, _jsonb, apply, reread)
+
+    def _quarantine(self, conn: Conn, entries: list[quarantine.Corrupt]) -> set[str]:
+        moved = {row["id"] for row in conn.execute(Q["quarantine_jobs"], {"rows": json.dumps(
+            [{"id": e.job_id, "status": e.status, "error": e.error} for e in entries])})}
+        self._events(conn, [quarantine.event(e) for e in entries if e.job_id in moved])
+        return moved
 
     # -- queues ------------------------------------------------------------------------
 
@@ -633,6 +661,13 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def _new_job_json(job: NewJob) -> dict[str, Any]:
+    if job.args_json is None:  # else Signature checked them as it encoded them
+        codec.check_json(job.args, "args")
+        codec.check_json(job.kwargs, "kwargs")
+        codec.check_json(job.meta, "meta")
+    codec.check_text(job.queue, "queue")
+    codec.check_text(job.unique_key, "unique_key")
+    codec.check_run_at(job.run_at)
     return {
         "id": job.id, "task": job.task, "args": job.args, "kwargs": job.kwargs,
         "queue": job.queue, "priority": job.priority, "max_attempts": job.max_attempts,
@@ -642,8 +677,12 @@ def _new_job_json(job: NewJob) -> dict[str, Any]:
     }
 
 
-def _job(row: dict[str, Any]) -> Job:
-    return codec.job_from_row(row, _utc, _jsonb)
+def _claim_order(row: dict[str, Any]) -> tuple[float, datetime, str]:
+    """Best first; a run_at the driver could not load sorts last (the row is then
+    quarantined when it is decoded)."""
+    run_at = row["run_at"]
+    return (-row["priority"], run_at if isinstance(run_at, datetime)
+            else datetime.max.replace(tzinfo=UTC), row["id"])
 
 
 def _jsonb(value: JSON) -> JSON:
@@ -659,7 +698,8 @@ def _outcome_json(outcome: Outcome) -> dict[str, Any]:
         "id": outcome.job_id, "worker_id": outcome.worker_id, "attempt": outcome.attempt,
         "status": trail.OUTCOME_STATUS[outcome.kind], "has_result": outcome.has_result,
         "result": outcome.result if outcome.has_result else None,
-        "error": {"type": error.type, "message": error.message,
-                  "traceback": error.traceback} if error else None,
+        "error": {"type": codec.clean_text(error.type),
+                  "message": codec.clean_text(error.message),
+                  "traceback": codec.clean_text(error.traceback)} if error else None,
         "run_at": _epoch(outcome.retry_at), "phase": outcome.phase,
     }

@@ -444,3 +444,14 @@ DELETE FROM job_changes WHERE NOT EXISTS (SELECT 1 FROM change_feeds);
 -- name: jobs_per_queue
 -- How many jobs each queue has in each status (the metrics' gauge).
 SELECT queue, status, count(*) AS n FROM jobs GROUP BY queue, status;
+
+-- name: quarantine_jobs
+-- Any status -> failed (CorruptJob) for rows that cannot be read back, each guarded by the
+-- status it was read in (a JSON array of {id, status, error}); other columns stay as found.
+UPDATE jobs
+SET status = 'failed', error = q.error, finished_at = :now, stalled_at = NULL,
+    unresponsive_at = NULL
+FROM (SELECT value ->> 'id' AS id, value ->> 'status' AS status, value ->> 'error' AS error
+      FROM json_each(:rows)) AS q
+WHERE jobs.id = q.id AND jobs.status = q.status
+RETURNING jobs.id;

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +33,7 @@ from corral.ids import uuid7
 from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
 from corral.status import IN_FLIGHT, PENDING, JobStatus
-from corral.store import base, codec, limits, migrate, trail
+from corral.store import base, codec, limits, migrate, quarantine, trail
 from corral.store.changes import FEED_STALE_AFTER
 from corral.store.sqlite import changes, doorbell, liveness
 
@@ -138,18 +138,23 @@ class SQLiteStore:
         try:
             yield tx
             conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if isinstance(exc, UnicodeEncodeError):  # a lone surrogate: not text
+                raise errors.InvalidArguments(f"not storable as text: {exc}") from exc
             raise
         for addresses, channel, queue in tx.rings:
             doorbell.ring(addresses, channel, queue)
 
     def _read(self, name: str, params: dict[str, Any]) -> list[sqlite3.Row]:
         conn = self._conn()
-        rows: list[sqlite3.Row] = self._retry_busy(
-            lambda: conn.execute(Q[name], params).fetchall()
-        )
+        try:
+            rows: list[sqlite3.Row] = self._retry_busy(
+                lambda: conn.execute(Q[name], params).fetchall()
+            )
+        except UnicodeEncodeError as exc:  # a lone surrogate: not text
+            raise errors.InvalidArguments(f"not storable as text: {exc}") from exc
         return rows
 
     def close(self) -> None:
@@ -194,9 +199,9 @@ class SQLiteStore:
                     if batch.on_complete else None,
                 })
             rows, holders = self._insert_jobs(tx, jobs, actor)
-            held = {row["id"]: _job(row) for row in tx.conn.execute(
-                Q["jobs_by_ids"], {"ids": json.dumps(list(set(holders.values())))})
-            } if holders else {}
+            held = {job.id: job for job in self._jobs(tx.conn.execute(
+                Q["jobs_by_ids"], {"ids": json.dumps(list(set(holders.values())))}
+            ).fetchall(), tx)[0]} if holders else {}
         return [
             held[holders[job.id]] if job.id in holders else
             codec.job_from_new(job, row["status"], _dt(row["run_at"]), _dt(row["created_at"]))
@@ -242,7 +247,7 @@ class SQLiteStore:
             candidates = limits.pick(sorted(
                 (row for queue, free in slots.items() if free for row in tx.conn.execute(
                     Q["claim_candidates"], {"queue": queue, "now": tx.now, "limit": free})),
-                key=lambda row: (-row["priority"], row["run_at"], row["id"]),
+                key=_claim_order,
             ), slots, limit)
             rows = tx.conn.execute(Q["claim_jobs"], {
                 "worker_id": worker_id, "now": tx.now,
@@ -255,7 +260,8 @@ class SQLiteStore:
                             to_status="running", data={"attempt": row["attempt"]})
                    for row in rows]
             )
-        jobs = [_job(row) for row in rows]
+            decoded, corrupt = self._jobs(rows, tx)  # a corrupt row never stalls the rest
+        jobs = [job for job in decoded if job.id not in corrupt]
         jobs.sort(key=lambda job: (-job.priority, job.run_at or 0, job.id))
         return jobs
 
@@ -292,7 +298,7 @@ class SQLiteStore:
             return []
         payload = json.dumps([
             {"id": u.job_id, "worker_id": u.worker_id, "attempt": u.attempt, "phase": u.phase,
-             "current": u.current, "total": u.total, "message": u.message}
+             "current": u.current, "total": u.total, "message": codec.clean_text(u.message)}
             for u in updates
         ])
         with self._write() as tx:
@@ -456,7 +462,7 @@ class SQLiteStore:
 
     def get_job(self, job_id: str) -> Job | None:
         rows = self._read("get_job", {"id": job_id})
-        return _job(rows[0]) if rows else None
+        return self._jobs(rows)[0][0] if rows else None
 
     def list_jobs(self, where: base.JobFilter, *, limit: int | None = 100) -> list[Job]:
         id_low, id_high = where.id_bounds()
@@ -469,7 +475,32 @@ class SQLiteStore:
             "id_low": id_low, "id_high": id_high, "meta": where.meta_json(),
             "limit": -1 if limit is None else limit,
         })
-        return [_job(row) for row in rows]
+        return self._jobs(rows)[0]
+
+    def _jobs(self, rows: Sequence[sqlite3.Row], tx: _Transaction | None = None
+              ) -> tuple[list[Job], set[str]]:
+        """``rows`` as Jobs, and the ids of those quarantined because they do not decode
+        (``corral.store.quarantine``; in ``tx`` when given, else in a write of its own)."""
+        def apply(entries: list[quarantine.Corrupt]) -> set[str]:
+            if tx is not None:
+                return self._quarantine(tx, entries)
+            with self._write() as own:
+                return self._quarantine(own, entries)
+
+        def reread(ids: list[str]) -> list[sqlite3.Row]:
+            conn = tx.conn if tx is not None else self._conn()
+            return conn.execute(Q["jobs_by_ids"], {"ids": json.dumps(ids)}).fetchall()
+
+        return quarantine.decode(rows, _dt, json.loads, apply, reread)
+
+    @staticmethod
+    def _quarantine(tx: _Transaction, entries: list[quarantine.Corrupt]) -> set[str]:
+        moved = {row["id"] for row in tx.conn.execute(Q["quarantine_jobs"], {
+            "rows": json.dumps([{"id": e.job_id, "status": e.status,
+                                 "error": json.dumps(e.error)} for e in entries]),
+            "now": tx.now})}
+        tx.add_events([quarantine.event(e) for e in entries if e.job_id in moved])
+        return moved
 
     # -- queues ------------------------------------------------------------------------
 
@@ -761,21 +792,29 @@ def _dt_required(value: float) -> datetime:
 
 
 def _new_job_row(job: NewJob, now: float) -> dict[str, Any]:
-    run_at = _ts(job.run_at) or now
+    run_at = _ts(codec.check_run_at(job.run_at)) or now
     return {
-        "id": job.id, "task": job.task, "args": job.args_json or json.dumps(job.args),
-        "kwargs": job.kwargs_json or json.dumps(job.kwargs), "queue": job.queue,
+        "id": job.id, "task": job.task,
+        "args": job.args_json or codec.encode_json(job.args, "args"),
+        "kwargs": job.kwargs_json or codec.encode_json(job.kwargs, "kwargs"),
+        "queue": codec.check_text(job.queue, "queue"),
         "priority": job.priority,
         "status": JobStatus.SCHEDULED if run_at > now else JobStatus.QUEUED,
         "max_attempts": job.max_attempts, "run_at": run_at, "created_at": now,
         "timeout": job.timeout, "batch_id": job.batch_id, "limit_key": job.limit_key,
-        "key_limit": job.key_limit, "unique_key": job.unique_key,
-        "meta": job.meta_json or json.dumps(job.meta),
+        "key_limit": job.key_limit, "unique_key": codec.check_text(job.unique_key, "unique_key"),
+        "meta": job.meta_json or codec.encode_json(job.meta, "meta"),
     }
 
 
-def _job(row: sqlite3.Row) -> Job:
-    return codec.job_from_row(row, _dt, json.loads)
+def _claim_order(row: Mapping[str, Any]) -> tuple[float, float, str]:
+    """Best first; a value a manual edit left unsortable sorts last (the row is then
+    quarantined when it is decoded)."""
+    def number(value: Any) -> float:
+        return float(value) if isinstance(value, int | float) else float("inf")
+
+    return (-number(row["priority"]) if isinstance(row["priority"], int | float)
+            else float("inf"), number(row["run_at"]), str(row["id"]))
 
 
 def _outcome_json(outcome: Outcome) -> dict[str, Any]:
@@ -784,7 +823,9 @@ def _outcome_json(outcome: Outcome) -> dict[str, Any]:
         "id": outcome.job_id, "worker_id": outcome.worker_id, "attempt": outcome.attempt,
         "status": trail.OUTCOME_STATUS[outcome.kind], "has_result": outcome.has_result,
         "result": json.dumps(outcome.result) if outcome.has_result else None,
-        "error": json.dumps({"type": error.type, "message": error.message,
-                             "traceback": error.traceback}) if error else None,
+        "error": json.dumps({"type": codec.clean_text(error.type),
+                             "message": codec.clean_text(error.message),
+                             "traceback": codec.clean_text(error.traceback)})
+        if error else None,
         "run_at": _ts(outcome.retry_at), "phase": outcome.phase,
     }
