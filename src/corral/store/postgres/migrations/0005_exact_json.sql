@@ -3,8 +3,10 @@
 -- the text it is given, instead of `jsonb`, which normalizes it (1e16 read back as an
 -- int, -0.0 as 0, object keys re-ordered). The SQLite store keeps text already.
 -- Values stored before this migration went through jsonb: they stay as jsonb printed them.
--- (The ALTERs rewrite the tables under an exclusive lock: on a big jobs table, run
--- `corral migrate` in a quiet moment.)
+-- The ALTERs rewrite the tables under an exclusive lock: on a big jobs table, run
+-- `corral migrate` in a quiet moment, and restart workers and servers after it (a process
+-- that ran before it holds prepared plans of `SELECT * FROM jobs`, which PostgreSQL then
+-- refuses: "cached plan must not change result type").
 -- error stays jsonb: it holds corral's own strings ({type, message, traceback}), which
 -- jsonb keeps exactly.
 
