@@ -686,9 +686,9 @@ def _claim_order(row: dict[str, Any]) -> tuple[float, datetime, str]:
 
 
 def _jsonb(value: JSON) -> JSON:
-    # psycopg decoded it already, with json.loads (its default json loader, not
-    # replaced here): from json columns' own text, so floats, ints and key order are
-    # what the writer's json.dumps wrote (0005_exact_json.sql).
+    # psycopg decoded it already, with json.loads (loaders.py wraps psycopg's own json
+    # loaders): from json columns' own text, so floats, ints and key order are what
+    # the writer's json.dumps wrote (0005_exact_json.sql).
     return value
 
 
