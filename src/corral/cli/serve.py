@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from typing import TYPE_CHECKING
 
 import typer
 
-from corral import errors
+from corral import config, errors
 from corral.cli import appload
 from corral.worker.worker import DEFAULT_CONCURRENCY, Worker
+
+if TYPE_CHECKING:
+    from corral.http.connections import Limits
 
 logger = logging.getLogger("corral.http")
 
@@ -41,11 +45,30 @@ def serve(
                                help="Queues of the --with-worker worker."),
     concurrency: int = typer.Option(DEFAULT_CONCURRENCY, "--concurrency", "-c", min=1),
     log_level: str = typer.Option("INFO", "--log-level"),
+    keep_alive_timeout: str | None = typer.Option(
+        None, "--keep-alive-timeout", envvar="CORRAL_KEEP_ALIVE_TIMEOUT",
+        help="Close a connection idle this long, before or between requests (5s)."),
+    header_timeout: str | None = typer.Option(
+        None, "--header-timeout", envvar="CORRAL_HEADER_TIMEOUT",
+        help="Close a connection whose request head takes longer to arrive (10s)."),
+    max_header_bytes: int | None = typer.Option(
+        None, "--max-header-bytes", envvar="CORRAL_MAX_HEADER_BYTES", min=1024,
+        help="Request line and headers over this many bytes: 431 (32768)."),
+    max_headers: int | None = typer.Option(
+        None, "--max-headers", envvar="CORRAL_MAX_HEADERS", min=1,
+        help="Requests with more header fields: 431 (100)."),
+    max_connections: int | None = typer.Option(
+        None, "--max-connections", envvar="CORRAL_MAX_CONNECTIONS", min=1,
+        help="Open connections; past it the longest idle is closed (1000, kept below "
+             "the open-files limit)."),
 ) -> None:
     """Serve the HTTP API at /api/v1 (OpenAPI at /openapi.json) and the web UI at /."""
     import uvicorn  # here, not at the top: `corral worker` should not load a web stack
 
     from corral.http import background, create_app
+
+    limits = _limits(keep_alive_timeout, header_timeout, max_header_bytes, max_headers,
+                     max_connections)
 
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -68,8 +91,31 @@ def serve(
     logger.info("serving the web UI at http://%s:%d/ and the API at /api/v1",
                 bound_host, bound_port)
     try:
-        uvicorn.Server(background.server_config(api, log_level=log_level.lower())).run(
-            sockets=[sock])
+        uvicorn.Server(background.server_config(api, log_level=log_level.lower(),
+                                                limits=limits)).run(sockets=[sock])
     finally:
         if worker is not None:
             worker.stop(timeout=settings.shutdown_grace)
+
+
+
+
+def _duration(value: str | None, default: float, name: str) -> float:
+    return default if value is None else config.parse_duration(value, name=name)
+
+
+def _limits(keep_alive_timeout: str | None, header_timeout: str | None,
+            max_header_bytes: int | None, max_headers: int | None,
+            max_connections: int | None) -> Limits:
+    """The server's limits: the flags (or their CORRAL_* variables) over the defaults;
+    durations in any DESIGN §11 form (``500ms``, ``5s``)."""
+    from corral.http.connections import Limits
+
+    default = Limits()
+    return Limits(
+        keep_alive_timeout=_duration(keep_alive_timeout, default.keep_alive_timeout,
+                                     "keep_alive_timeout"),
+        header_timeout=_duration(header_timeout, default.header_timeout, "header_timeout"),
+        max_header_bytes=max_header_bytes or default.max_header_bytes,
+        max_headers=max_headers or default.max_headers,
+        max_connections=max_connections or default.max_connections)

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from corral import errors, web
 from corral.app import Corral
+from corral.http import docs, hardening, head
 from corral.http import models as m
 from corral.http.auth import Tokens, guard
 from corral.http.live import LiveHub
@@ -39,7 +40,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 def create_app(corral: Corral, *, admin_token: str | None = None,
                read_token: str | None = None) -> FastAPI:
     """The ASGI app. With no token at all the API is open (``corral serve`` then binds
-    loopback only); with tokens, every route but ``/healthz`` needs one."""
+    loopback only); with tokens, every route but ``/healthz`` and the UI's shell needs
+    one, ``/openapi.json`` and ``/docs`` included."""
     metrics = Metrics(corral.store)
     hub = LiveHub(corral.store, observe=metrics.observe)
 
@@ -49,12 +51,16 @@ def create_app(corral: Corral, *, admin_token: str | None = None,
         yield
         hub.stop()
 
-    api = FastAPI(title="corral", version="1", openapi_url="/openapi.json",
-                  docs_url="/docs", redoc_url=None, lifespan=lifespan)
+    # openapi_url=None: docs.mount serves the schema and /docs behind the token check
+    api = FastAPI(title="corral", version="1", openapi_url=None, docs_url=None,
+                  redoc_url=None, lifespan=lifespan)
     install_problem_handlers(api)
     api.add_middleware(BodyLimit)
+    api.add_middleware(head.HeadAsGet)
+    api.add_middleware(hardening.SecurityHeaders)  # outermost: on 413s and 401s too
     tokens = Tokens(admin_token, read_token)
-    router = APIRouter(prefix=API, dependencies=[Depends(guard(tokens))],
+    check = guard(tokens)
+    router = APIRouter(prefix=API, dependencies=[Depends(check)],
                        responses=ERROR_RESPONSES)
     _job_routes(router, corral)
     live_routes(router, corral, hub)
@@ -74,9 +80,11 @@ def create_app(corral: Corral, *, admin_token: str | None = None,
         corral.store.list_workers()  # StoreError -> 503
         return m.Health(status="ok", store=corral.store.url.split(":", 1)[0])
 
+    docs.mount(api, check)
     web.mount(api)
     api.state.corral = corral
     api.state.hub = hub
+    api.state.tokens = tokens  # the server cuts them out of its log (serverlog)
     return api
 
 

@@ -24,6 +24,11 @@ class Tokens:
     def required(self) -> bool:
         return bool(self.admin or self.read)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values the server's log must never show (serverlog.Redact)."""
+        return tuple(token for token in (self.admin, self.read) if token)
+
 
 def _matches(given: str, expected: str | None) -> bool:
     return expected is not None and hmac.compare_digest(given.encode(), expected.encode())

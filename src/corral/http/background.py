@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from corral import errors
+from corral.http import connections, serverlog
 
 STREAMS_GRACE = 2  # seconds open event streams get when the server stops
 START_TIMEOUT = 30.0
@@ -22,7 +23,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` (0: any free port); a port in use is a ConfigError
     (one line and exit 2 from the CLI), not a traceback or uvicorn's exit code 3."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family)
+    sock = connections.Listener(family)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -32,18 +33,28 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def server_config(api: FastAPI, *, log_level: str) -> uvicorn.Config:
-    """Open event streams never end by themselves: on shutdown they get STREAMS_GRACE
+def server_config(api: FastAPI, *, log_level: str,
+                  limits: connections.Limits | None = None) -> uvicorn.Config:
+    """uvicorn's config for ``api``, with corral's protocol (connections.Limits: timeouts,
+    head size, connection cap) and log filters (serverlog: no tokens, no query strings, no
+    floods; installed here, after uvicorn has set up its loggers).
+
+    Open event streams never end by themselves: on shutdown they get STREAMS_GRACE
     seconds, then are closed (clients reconnect) rather than waited for forever."""
-    return uvicorn.Config(api, log_level=log_level, lifespan="on",
-                          timeout_graceful_shutdown=STREAMS_GRACE)
+    config = uvicorn.Config(api, log_level=log_level, lifespan="on",
+                            timeout_graceful_shutdown=STREAMS_GRACE,
+                            http=connections.protocol_for(limits or connections.Limits()))
+    tokens = getattr(api.state, "tokens", None)
+    serverlog.install(tokens.secrets if tokens is not None else ())
+    return config
 
 
 @contextlib.contextmanager
-def serving(api: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serving(api: FastAPI, host: str = "127.0.0.1", port: int = 0,
+            limits: connections.Limits | None = None) -> Iterator[str]:
     """Serve ``api`` (port 0: any free port) while the block runs; yields its root URL."""
     sock = listening_socket(host, port)
-    server = uvicorn.Server(server_config(api, log_level="warning"))
+    server = uvicorn.Server(server_config(api, log_level="warning", limits=limits))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                               name="corral-http", daemon=True)
     thread.start()

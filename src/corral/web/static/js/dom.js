@@ -9,6 +9,8 @@ export function h(tag, attrs, ...children) {
     if (key.startsWith("on")) element.addEventListener(key.slice(2), value);
     else if (key === "dataset") Object.assign(element.dataset, value);
     else if (key === "checked" || key === "value") element[key] = value;
+    // through the CSSOM: the Content-Security-Policy refuses style="..." attributes
+    else if (key === "style") element.style.cssText = String(value);
     else element.setAttribute(key, value === true ? "" : String(value));
   }
   for (const child of children.flat()) {
