@@ -7,6 +7,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 
 import psycopg
@@ -14,6 +15,7 @@ import pytest
 
 import corral
 from corral.store.postgres import connection
+from tests.waiting import wait_until
 
 JOBS = 1500
 
@@ -53,3 +55,88 @@ def test_workers_survive_their_backends_being_terminated(
     for handle in handles:
         transitions = [e.kind for e in handle.events() if e.to_status is not None]
         assert transitions.count("completed") == 1 and transitions[-1] == "completed"
+
+
+def spans(marks: Path) -> dict[str, list[tuple[float, float]]]:
+    """What really ran, from the jobs' own spans.log: job id -> [(start, end), ...]."""
+    runs: dict[str, list[tuple[float, float]]] = {}
+    log = marks / "spans.log"
+    for line in log.read_text().splitlines() if log.exists() else []:
+        job_id, _pid, start, end = line.split()
+        runs.setdefault(job_id, []).append((float(start), float(end)))
+    return runs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_terminated_sessions_never_rerun_a_live_workers_jobs(
+    app: corral.Corral, tasks: SimpleNamespace, db_url: str, marks: Path,
+    start_worker: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    """Every corral session is terminated, round after round, while long one-attempt jobs
+    run: the workers live, so no job may be recovered, run twice or fail WorkerLost."""
+    jobs = 48
+    handles = app.enqueue_many([tasks.span.s(1.5) for _ in range(jobs)])
+    workers = [start_worker(concurrency=4, heartbeat_interval="0.5", worker_id=f"host-{n}")
+               for n in range(3)]
+    deadline = time.monotonic() + 120
+    rounds = 0
+    while app.list_jobs(status=["queued", "scheduled", "running", "cancelling"], limit=1):
+        assert time.monotonic() < deadline, "the drain did not finish"
+        if rounds < 8:
+            terminate_sessions(db_url)
+            rounds += 1
+        time.sleep(0.4)
+    assert all(worker.poll() is None for worker in workers), "workers stay up"
+    statuses = Counter(job.status for job in app.list_jobs(limit=jobs + 1))
+    assert statuses == {"completed": jobs}, statuses
+    runs = spans(marks)
+    assert {h.id for h in handles} == set(runs)
+    repeated = {job_id: spans_ for job_id, spans_ in runs.items() if len(spans_) > 1}
+    assert not repeated, f"{len(repeated)} jobs ran more than once: {repeated}"
+    for worker_state in app.store.list_workers():
+        assert worker_state.state == "running", worker_state
+
+
+def restart_postgres() -> None:
+    """Restart the whole server (fast shutdown: every session is ended, every lock freed)."""
+    version = sorted(Path("/etc/postgresql").iterdir(), key=lambda p: float(p.name))[-1].name
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart",
+                    "-m", "fast"], check=True, capture_output=True, timeout=120)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_postgres_restart_mid_drain_loses_nothing_and_reruns_no_live_job(
+    app: corral.Corral, tasks: SimpleNamespace, db_url: str, marks: Path,
+    start_worker: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    if not Path("/etc/postgresql").is_dir():
+        pytest.skip("no local PostgreSQL cluster to restart")
+    long_jobs = app.enqueue_many([tasks.span.s(4.0) for _ in range(12)])
+    short_jobs = app.enqueue_many([tasks.chaos.s(i, 5.0) for i in range(600)])
+    # 15 slots: the long jobs run through the restart beside a drain of short ones
+    workers = [start_worker(concurrency=5, heartbeat_interval="0.5", worker_id=f"host-{n}")
+               for n in range(3)]
+    wait_until(lambda: (marks / "executions.log").exists(), message="the drain to start")
+    restart_postgres()
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            if not app.list_jobs(status=["queued", "scheduled", "running", "cancelling"],
+                                 limit=1):
+                break
+        except corral.StoreError:
+            pass  # the test's own pool is reconnecting too
+        assert time.monotonic() < deadline, "the drain did not finish"
+        time.sleep(0.2)
+    assert all(worker.poll() is None for worker in workers), "workers stay up"
+    jobs = app.list_jobs(limit=1000)
+    assert Counter(job.status for job in jobs) == {"completed": len(long_jobs) + len(short_jobs)}
+    for handle in short_jobs:
+        transitions = [e.kind for e in handle.events() if e.to_status is not None]
+        assert transitions.count("completed") == 1
+    executions = Counter((marks / "executions.log").read_text().split())
+    assert set(executions) == {h.id for h in short_jobs}
+    runs = spans(marks)
+    assert {h.id: len(runs.get(h.id, [])) for h in long_jobs} == {h.id: 1 for h in long_jobs}

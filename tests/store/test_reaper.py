@@ -5,9 +5,14 @@ from __future__ import annotations
 import threading
 import time
 
+import psycopg
+import pytest
+
 from corral.status import TRANSITIONS, JobStatus
 from corral.store import Store, open_store
 from corral.store.base import ReapReport, WorkerInfo
+from corral.store.postgres import connection, liveness
+from corral.store.postgres.store import PostgresStore
 from tests.factories import WORKER, make_job
 
 S = JobStatus
@@ -18,6 +23,15 @@ def register(store: Store, worker_id: str = WORKER) -> object:
     store.register_worker(WorkerInfo(worker_id, __import__("socket").gethostname(), 1,
                                      ("default",), 4, "t"))
     return lock
+
+
+def sight_free_lock(store: Store) -> None:
+    """Let reapers trust a lock just released: PostgreSQL wants it seen free twice
+    LOCK_CONFIRM apart (a live worker whose connection dropped takes it back meanwhile);
+    SQLite trusts its file lock at once."""
+    if isinstance(store, PostgresStore):
+        assert store.reap(lease=3600, actor="probe") == ReapReport()  # the first sighting
+        time.sleep(liveness.LOCK_CONFIRM)
 
 
 def test_a_live_worker_is_left_alone_however_long_its_jobs_run(store: Store) -> None:
@@ -34,6 +48,7 @@ def test_reaper_requeues_running_jobs_of_a_worker_whose_lock_is_free(store: Stor
     last = make_job(store, S.RUNNING, max_attempts=1)
     stopping = make_job(store, S.CANCELLING, max_attempts=3)
     lock.release()  # type: ignore[attr-defined]  # the process is gone
+    sight_free_lock(store)
     report = store.reap(lease=60, actor="reaper:x")
     assert report.dead_workers == (WORKER,)
     assert (report.requeued, report.failed, report.cancelled) == (
@@ -71,6 +86,7 @@ def test_racing_reapers_recover_each_job_once(db_url: str, store: Store) -> None
     lock = register(store)
     jobs = [make_job(store, S.RUNNING, max_attempts=2) for _ in range(20)]
     lock.release()  # type: ignore[attr-defined]
+    sight_free_lock(store)
     reports: list[ReapReport] = []
 
     def reap() -> None:
@@ -91,6 +107,7 @@ def test_racing_reapers_recover_each_job_once(db_url: str, store: Store) -> None
 def test_dead_worker_rows_are_pruned_after_a_while(store: Store) -> None:
     lock = register(store)
     lock.release()  # type: ignore[attr-defined]
+    sight_free_lock(store)
     store.reap(lease=60, actor="r")
     assert store.reap(lease=60, actor="r", prune_after=3600).pruned_workers == 0
     make_job(store, S.RUNNING)  # an orphan (its worker is dead) makes the reaper write
@@ -106,6 +123,7 @@ def test_reset_stuck_fails_jobs_of_dead_workers_and_cancels_the_rest(store: Stor
     live_job = make_job(store, S.RUNNING, worker="alive")
     dead_job = make_job(store, S.RUNNING, worker="dead", max_attempts=5)
     dead.release()  # type: ignore[attr-defined]
+    sight_free_lock(store)
     time.sleep(0.01)
     cutoff = datetime.now(UTC)
     fresh = make_job(store, S.RUNNING, worker="alive")
@@ -118,3 +136,37 @@ def test_reset_stuck_fails_jobs_of_dead_workers_and_cancels_the_rest(store: Stor
     assert store.get_job(fresh.id).status == S.RUNNING
     assert store.job_events(live_job.id)[-1].reason == "stuck for ages"
     alive.release()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_free_lock_seen_once_is_not_yet_death_on_postgres(store: Store) -> None:
+    lock = register(store)
+    job = make_job(store, S.RUNNING, max_attempts=1)
+    lock.release()  # type: ignore[attr-defined]
+    assert store.reap(lease=60, actor="reaper") == ReapReport()  # maybe just reconnecting
+    assert store.get_job(job.id).status == S.RUNNING
+    time.sleep(liveness.LOCK_CONFIRM)
+    assert store.reap(lease=60, actor="reaper").failed == (job.id,)  # still free: dead
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_worker_whose_sessions_are_terminated_takes_its_lock_back_and_keeps_its_jobs(
+    store: Store, db_url: str,
+) -> None:
+    lock = register(store)
+    job = make_job(store, S.RUNNING, max_attempts=1)
+    target = connection.parse(db_url)
+    deadline = time.monotonic() + 3 * liveness.LOCK_CONFIRM
+    rounds = 0
+    while time.monotonic() < deadline:  # terminate, reap, terminate...: never dead
+        with psycopg.connect(target.conninfo, autocommit=True) as admin:
+            rounds += len(admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s", (target.application_name,)).fetchall())
+        assert store.reap(lease=60, actor="reaper") == ReapReport()
+        time.sleep(0.1)
+    assert rounds > 10
+    assert store.get_job(job.id).status == S.RUNNING
+    assert store.list_workers()[0].state == "running"
+    assert lock.unconfirmed_for(time.monotonic()) < liveness.FENCE_AFTER  # type: ignore[attr-defined]
+    lock.release()  # type: ignore[attr-defined]

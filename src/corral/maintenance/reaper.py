@@ -1,8 +1,9 @@
 """The reaper: jobs of dead workers go back to the queue (or fail), never stay "running".
 
-A worker is dead when its liveness lock is free (known within one pass of its death) or
-it has been silent for ``lease``. The rule (DESIGN §5): a job is recovered because its
-worker is dead, never because it has run long.
+A worker is dead when its liveness lock is free (known within one pass of its death; on
+PostgreSQL within two passes ``LOCK_CONFIRM`` apart) or it has been silent for ``lease``.
+The rule (DESIGN §5): a job is recovered because its worker is dead, never because it has
+run long.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from corral.store import Store
 from corral.store.base import ReapReport
 
 logger = logging.getLogger("corral.maintenance")
-MAX_INTERVAL = 0.5
-"""Lock checks are cheap reads, so the reaper runs at least this often: a ``kill -9``-ed
-worker's jobs are back in the queue within about half a second."""
+MAX_INTERVAL = 0.25
+"""Lock checks are cheap, so the reaper runs at least this often: a ``kill -9``-ed worker's
+jobs are back in the queue within a second (on PostgreSQL a free lock must be seen twice,
+``LOCK_CONFIRM`` apart, since a live worker's connection may just have dropped)."""
 
 
 class Reaper(PeriodicService):

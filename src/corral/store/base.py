@@ -186,10 +186,15 @@ class ReapReport:
 
 class Liveness(Protocol):
     """A worker's liveness lock: held while the process lives, freed by the system when it
-    dies (an OS file lock on SQLite, a session advisory lock on PostgreSQL)."""
+    dies (an OS file lock on SQLite, a session advisory lock on PostgreSQL, which the lock
+    takes back by itself when its connection drops)."""
 
-    def ensure(self) -> None:
-        """Hold the lock again if it was lost with its connection (called every heartbeat)."""
+    fence_after: float
+    """The worker stops its own jobs when the lock has gone unproven this long: a reaper
+    may call it dead soon after (``math.inf`` for a lock that cannot be lost)."""
+
+    def unconfirmed_for(self, now: float) -> float:
+        """Seconds (``time.monotonic()`` based) since the lock was last known held."""
 
     def release(self) -> None:
         """Give the lock up (clean stop)."""

@@ -29,8 +29,11 @@ class Execution:
     ctx: Context
     worker_id: str
     claimed_at: float = field(default_factory=time.monotonic)
-    handing_back: bool = False
-    """Set at shutdown: a cancel of this execution returns the job to the queue."""
+    handing_back: str | None = None
+    """Why the job goes back to the queue (shutdown, fencing) if it stops on the cancel
+    that this sets; the attempt is not spent."""
+    fenced: bool = False
+    """Stopped because this worker cannot prove it is alive: no grace before a kill."""
     timed_out: bool = False
     """Set by the watchdog past the job's timeout: the cancel it sends ends in JobTimeout."""
     stalled: bool = False
@@ -42,6 +45,11 @@ class Execution:
 
     def request_cancel(self, reason: str | None) -> None:
         self.ctx._request_cancel(reason)
+
+    def hand_back(self, reason: str) -> None:
+        """Stop it to give the job back to the queue."""
+        self.handing_back = reason
+        self.request_cancel(reason)
 
 
 def call_sync(execution: Execution) -> Outcome:

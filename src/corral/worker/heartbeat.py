@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from corral.status import JobStatus
 from corral.store import Store
-from corral.store.base import Liveness
+from corral.worker.fence import Fence
 from corral.worker.loop import ServiceThread
 
 NOTIFICATION_RETENTION = timedelta(minutes=5)
@@ -32,10 +32,10 @@ class Heartbeat(ServiceThread):
         held: Callable[[float], set[str]],
         on_cancel: Callable[[str], None],
         on_lost: Callable[[str], None],
-        liveness: Liveness | None = None,
+        fence: Fence | None = None,
     ) -> None:
         super().__init__()
-        self._liveness = liveness
+        self._fence = fence
         self._store = store
         self._worker_id = worker_id
         self._interval = interval
@@ -51,10 +51,10 @@ class Heartbeat(ServiceThread):
 
     def beat(self) -> None:
         started = time.monotonic()
-        if self._liveness is not None:
-            self._liveness.ensure()
         believed = self._held(started)
         seen = self._store.heartbeat(self._worker_id)
+        if self._fence is not None:
+            self._fence.heartbeat_ok(started)
         for job in seen:
             if job.status == JobStatus.CANCELLING:
                 self._on_cancel(job.job_id)

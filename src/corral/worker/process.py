@@ -85,7 +85,8 @@ class ProcessRunner:
                 self._send(ours, {"t": "cancel", "reason": ctx.cancel_reason})
                 cancel_sent = True
             asked = ctx.cancel_requested_at
-            if asked is not None and time.monotonic() - asked > self._cancel_grace:
+            grace = 0.0 if execution.fenced else self._cancel_grace
+            if asked is not None and time.monotonic() - asked > grace:
                 if terminated_at is None:
                     logger.warning("job %s did not stop within %gs: terminating its process",
                                    job.id, self._cancel_grace)

@@ -31,6 +31,10 @@ PROGRESS_FLUSH_INTERVAL = 0.1
 class _Finished:
     outcome: Outcome
     on_recorded: Callable[[FinishResult], None]
+    hand_back: str | None = None
+    """Why the job goes back to the queue (shutdown, fencing) instead of recording the
+    outcome; a job that is no longer plainly ``running`` (a cancel is pending, or it was
+    taken away) has its outcome recorded as usual."""
 
 
 class Recorder(ServiceThread):
@@ -67,8 +71,9 @@ class Recorder(ServiceThread):
 
     # -- outcomes ----------------------------------------------------------------------
 
-    def submit(self, outcome: Outcome, on_recorded: Callable[[FinishResult], None]) -> None:
-        self._inbox.put(_Finished(outcome, on_recorded))
+    def submit(self, outcome: Outcome, on_recorded: Callable[[FinishResult], None], *,
+               hand_back: str | None = None) -> None:
+        self._inbox.put(_Finished(outcome, on_recorded, hand_back))
 
     def step(self) -> None:
         items = []
@@ -98,6 +103,7 @@ class Recorder(ServiceThread):
         except Exception:
             self._requeue(finished, dirty)
             raise
+        finished = self._hand_back(finished)
         try:
             results = self._store.finish_jobs([item.outcome for item in finished])
         except Exception:
@@ -108,6 +114,27 @@ class Recorder(ServiceThread):
                 logger.warning("outcome of job %s refused: no longer held (now %s)",
                                result.job_id, result.status)
             item.on_recorded(result)
+
+    def _hand_back(self, finished: list[_Finished]) -> list[_Finished]:
+        """Release the jobs to hand back (attempt not spent); returns the rest to record.
+        On a store error what was not handled yet goes back to the inbox."""
+        rest: list[_Finished] = []
+        for index, item in enumerate(finished):
+            outcome = item.outcome
+            if item.hand_back is None:
+                rest.append(item)
+                continue
+            try:
+                released = self._store.release_jobs(outcome.worker_id, [outcome.job_id],
+                                                    reason=item.hand_back)
+            except Exception:
+                self._requeue(rest + finished[index:], {})
+                raise
+            if released:
+                item.on_recorded(FinishResult(outcome.job_id, False, None))
+            else:
+                rest.append(_Finished(outcome, item.on_recorded))
+        return rest
 
     def _requeue(self, items: Sequence[_Finished | NewEvent], dirty: dict[str, Context]) -> None:
         for item in items:

@@ -6,7 +6,8 @@ Every ``INTERVAL`` it looks at each execution once:
 - progress still for its task's ``stall_after``: flag it stalled (and cancel it when the
   task says ``on_stall="cancel"``);
 - cancelled but still running ``cancel_grace`` later: flag it unresponsive (process
-  isolation, when it lands, kills it here instead).
+  isolation kills it instead);
+- this worker fenced (``corral.worker.fence``): stop it and hand it back to the queue.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 
 from corral.store import Store
 from corral.worker.executor import Execution
+from corral.worker.fence import Fence
 from corral.worker.loop import ServiceThread
 
 logger = logging.getLogger("corral.worker")
@@ -27,11 +29,12 @@ class Watchdog(ServiceThread):
     name = "watchdog"
 
     def __init__(self, store: Store, executions: Callable[[], list[Execution]],
-                 cancel_grace: float) -> None:
+                 cancel_grace: float, fence: Fence | None = None) -> None:
         super().__init__()
         self._store = store
         self._executions = executions
         self._cancel_grace = cancel_grace
+        self._fence = fence
 
     def step(self) -> None:
         if self.stopping.wait(INTERVAL):
@@ -39,10 +42,21 @@ class Watchdog(ServiceThread):
         self.run_once(time.monotonic())
 
     def run_once(self, now: float) -> None:
+        fenced = self._fence.reason(now) if self._fence is not None else None
         for execution in self._executions():
+            if fenced:
+                self._check_fenced(execution, fenced)
             self._check_timeout(execution, now)
             self._check_stall(execution, now)
             self._check_unresponsive(execution, now)
+
+    def _check_fenced(self, execution: Execution, reason: str) -> None:
+        if execution.fenced:
+            return
+        execution.fenced = True
+        logger.warning("job %s stopped and handed back: this worker is fenced (%s)",
+                       execution.job_id, reason)
+        execution.hand_back(f"worker fenced: {reason}")
 
     def _check_timeout(self, execution: Execution, now: float) -> None:
         timeout = execution.job.timeout

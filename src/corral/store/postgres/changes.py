@@ -18,7 +18,7 @@ from psycopg import sql
 
 from corral.ids import uuid7
 from corral.store.changes import FEED_TOUCH_EVERY
-from corral.store.postgres import listener
+from corral.store.postgres import connection
 
 if TYPE_CHECKING:
     from corral.store.postgres.store import PostgresStore
@@ -36,7 +36,7 @@ class NotifyFeed:
         self._touched_at = time.monotonic()
 
     def _listen(self) -> None:
-        conn = listener.connect(self._store.target)
+        conn = connection.connect(self._store.target)
         conn.execute(sql.SQL("LISTEN {}").format(
             sql.Identifier(self._store.target.changes_channel)))
         self._conn = conn

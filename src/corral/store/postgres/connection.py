@@ -11,9 +11,12 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import psycopg
+
 from corral import errors
 
 DEFAULT_SCHEMA = "corral"
+CONNECT_TIMEOUT = 2  # seconds, libpq's smallest
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,50}$")
 
 
@@ -59,3 +62,20 @@ def parse(url: str) -> Target:
     conninfo = urlunsplit((scheme, parts.netloc, parts.path, urlencode(query),
                            parts.fragment))
     return Target(conninfo, schema)
+
+
+def connect(target: Target) -> psycopg.Connection[tuple[object, ...]]:
+    """A long-lived connection of its own, outside the pool (a LISTEN, a session lock),
+    with TCP keepalives so a vanished server is noticed in seconds, not hours."""
+    return psycopg.connect(target.conninfo, autocommit=True, options=target.options,
+                           application_name=target.application_name, keepalives=1,
+                           keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
+                           connect_timeout=CONNECT_TIMEOUT)
+
+
+def not_serving(exc: psycopg.OperationalError) -> bool:
+    """The server itself says it serves no session now (starting up, shutting down, in
+    recovery): nobody, a reaper included, can read or write through it. A refused
+    connection does not say so: a dead proxy or a firewall in front of a live server
+    refuses too."""
+    return exc.sqlstate == "57P03" or "the database system is" in str(exc)

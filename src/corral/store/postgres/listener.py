@@ -1,14 +1,12 @@
-"""LISTEN/NOTIFY for workers, and the advisory lock that says a worker is alive.
+"""LISTEN/NOTIFY for workers.
 
-Each runs on its own long-lived connection, outside the pool: a LISTEN and a session lock
-belong to one session. Both survive a lost connection by reconnecting: the listener then
-reports "jobs" once so the worker claims what it may have missed; the liveness lock is
-taken again by ``ensure()``, which the heartbeat calls.
+The LISTEN runs on a long-lived connection of its own, outside the pool (a LISTEN belongs
+to one session). It survives a lost connection by reconnecting, then reports "jobs" once
+so the worker claims what it may have missed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import time
@@ -16,18 +14,21 @@ import time
 import psycopg
 from psycopg import sql
 
-from corral import errors
 from corral.store import base
-from corral.store.postgres.connection import Target
+from corral.store.postgres import connection
+from corral.store.postgres.connection import Target, connect
 
 logger = logging.getLogger("corral.store")
-LOCK_WAIT = 15.0
+SERVER_GOODBYES = frozenset({"57P01", "57P02"})
+"""admin_shutdown, crash_shutdown: the server ended the session on purpose (a restart, an
+operator), so losing it is expected and no warning."""
 
 
-def connect(target: Target) -> psycopg.Connection[tuple[object, ...]]:
-    return psycopg.connect(target.conninfo, autocommit=True, options=target.options,
-                           application_name=target.application_name, keepalives=1,
-                           keepalives_idle=5, keepalives_interval=2, keepalives_count=3)
+def expected_loss(exc: psycopg.OperationalError) -> bool:
+    """Lost on purpose, or the server is restarting (refused for a moment): worth a line
+    in the log, not a warning."""
+    return (exc.sqlstate in SERVER_GOODBYES or connection.not_serving(exc)
+            or "refused" in str(exc))
 
 
 class PostgresListener:
@@ -55,8 +56,10 @@ class PostgresListener:
             payloads = [n.payload for n in self._conn.notifies(timeout=limit, stop_after=1)]
             if payloads:
                 payloads += [n.payload for n in self._conn.notifies(timeout=0.0005)]
-        except psycopg.OperationalError:
-            logger.warning("listener lost its connection; reconnecting")
+        except psycopg.OperationalError as exc:
+            level = logging.INFO if expected_loss(exc) else logging.WARNING
+            logger.log(level, "listener lost its connection (%s); reconnecting",
+                       " ".join(str(exc).split()))
             self.close()
             time.sleep(min(limit, 0.5))
             return []
@@ -79,46 +82,3 @@ def decode(payload: str) -> base.Notification | None:
         id=0, channel=value.get("c", ""), queue=value.get("q"), worker_id=value.get("w"),
         job_ids=tuple(value.get("ids", ())), force=bool(value.get("f", False)),
     )
-
-
-class AdvisoryLiveness:
-    """A session advisory lock on the worker's own connection: the server frees it the
-    moment the connection drops, so every host sees the death at once."""
-
-    def __init__(self, target: Target, key: int) -> None:
-        self._target = target
-        self._key = key
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
-        self._lock()
-
-    def _lock(self) -> None:
-        conn = connect(self._target)
-        deadline = time.monotonic() + LOCK_WAIT
-        while not conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()[0]:  # type: ignore[index]
-            if time.monotonic() > deadline:
-                conn.close()
-                raise errors.StoreError("another live worker holds this worker id's lock")
-            time.sleep(0.1)
-        self._conn = conn
-
-    def ensure(self) -> None:
-        """Take the lock again if its connection was lost (e.g. a server restart)."""
-        try:
-            if self._conn is not None:
-                self._conn.execute("SELECT 1")
-                return
-        except psycopg.OperationalError:
-            logger.warning("liveness connection lost; taking the lock again")
-        self.release()
-        self._lock()
-
-    def release(self) -> None:
-        if self._conn is None:
-            return
-        with contextlib.suppress(psycopg.Error):
-            # unlock first: closing frees the lock too, but only once the server's backend
-            # has noticed, which a reaper asking right after may beat
-            self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
-        with contextlib.suppress(psycopg.Error):
-            self._conn.close()
-        self._conn = None

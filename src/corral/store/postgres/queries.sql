@@ -384,7 +384,8 @@ ON CONFLICT (id) DO UPDATE
 SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
     concurrency = excluded.concurrency, version = excluded.version,
     started_at = excluded.started_at, last_seen = excluded.last_seen,
-    state = 'running', doorbell = excluded.doorbell, lock_key = excluded.lock_key;
+    state = 'running', doorbell = excluded.doorbell, lock_key = excluded.lock_key,
+    lock_free_since = NULL;
 
 -- name: heartbeat
 -- One statement: the worker is alive (again, if given up for dead), and every job it
@@ -409,15 +410,34 @@ SELECT * FROM workers ORDER BY started_at DESC;
 
 -- name: dead_workers
 -- Running workers that are dead: silent past the lease, or their session advisory lock
--- free (taken here for this transaction only, so a dead key is tested, never kept).
-SELECT id FROM workers
-WHERE state = 'running'
-  AND (last_seen < now() - make_interval(secs => %(lease)s)
-       OR pg_try_advisory_xact_lock(lock_key));
+-- (tried here for this transaction only, so a dead key is tested, never kept) free now
+-- and already free at a sighting %(confirm)s seconds ago that the worker has not cleared
+-- by taking its lock again. No worker is dead by its lock within %(restart_grace)s
+-- seconds of the server's start: after a restart every live worker is taking its lock
+-- back at once. A first free sighting is recorded here.
+WITH probe AS (
+    SELECT id, lock_free_since,
+           last_seen < now() - make_interval(secs => %(lease)s) AS silent,
+           pg_try_advisory_xact_lock(lock_key) AS free
+    FROM workers
+    WHERE state = 'running'
+), sighted AS (
+    UPDATE workers SET lock_free_since = now()
+    WHERE id IN (SELECT id FROM probe WHERE free AND lock_free_since IS NULL)
+)
+SELECT id FROM probe
+WHERE silent
+   OR (free AND lock_free_since <= now() - make_interval(secs => %(confirm)s)
+       AND pg_postmaster_start_time() < now() - make_interval(secs => %(restart_grace)s));
+
+-- name: clear_lock_sighting
+-- The worker holds its liveness lock again: a free sighting from before is void.
+UPDATE workers SET lock_free_since = NULL
+WHERE id = %(id)s AND lock_free_since IS NOT NULL;
 
 -- name: mark_workers_dead
 -- running -> dead for workers found dead; of racing reapers one wins per worker.
-UPDATE workers SET state = 'dead'
+UPDATE workers SET state = 'dead', lock_free_since = NULL
 WHERE id = ANY(%(ids)s) AND state = 'running'
 RETURNING id;
 

@@ -38,7 +38,7 @@ from corral.outcome import Outcome
 from corral.status import IN_FLIGHT, PENDING, JobStatus
 from corral.store import base, codec, limits, migrate, quarantine, trail
 from corral.store.changes import FEED_STALE_AFTER
-from corral.store.postgres import changes, connection, listener, loaders
+from corral.store.postgres import changes, connection, listener, liveness, loaders
 
 Q = migrate.load_queries("corral.store.postgres")
 PRUNE_CHUNK = 5000  # rows deleted per retention statement
@@ -389,7 +389,9 @@ class PostgresStore:
     def reset_stuck(self, started_before: datetime, *, lease: float, actor: str,
                     reason: str | None) -> list[base.StatusChange]:
         with self._write() as conn:
-            dead = [row["id"] for row in conn.execute(Q["dead_workers"], {"lease": lease})]
+            dead = [row["id"] for row in conn.execute(Q["dead_workers"], {
+                "lease": lease, "confirm": liveness.LOCK_CONFIRM,
+                "restart_grace": liveness.RESTART_GRACE})]
             conn.execute(Q["mark_workers_dead"], {"ids": dead})
             candidates = conn.execute(Q["stuck_of_dead_workers"],
                                       {"cutoff": started_before}).fetchall()
@@ -592,13 +594,16 @@ class PostgresStore:
             for row in self._read("list_workers", {})
         ]
 
-    def acquire_liveness(self, worker_id: str) -> listener.AdvisoryLiveness:
-        return listener.AdvisoryLiveness(self.target, self.target.lock_key(worker_id))
+    def acquire_liveness(self, worker_id: str) -> liveness.AdvisoryLiveness:
+        return liveness.AdvisoryLiveness(self.target, self.target.lock_key(worker_id),
+                                         worker_id)
 
     @reconnecting
     def reap(self, *, lease: float, actor: str, prune_after: float = 3600.0) -> base.ReapReport:
         with self._write() as conn:
-            dead = [row["id"] for row in conn.execute(Q["dead_workers"], {"lease": lease})]
+            dead = [row["id"] for row in conn.execute(Q["dead_workers"], {
+                "lease": lease, "confirm": liveness.LOCK_CONFIRM,
+                "restart_grace": liveness.RESTART_GRACE})]
             if not dead and not conn.execute(Q["has_orphans"]).fetchone():
                 if time.monotonic() >= self._next_worker_prune:
                     self._next_worker_prune = time.monotonic() + 60
