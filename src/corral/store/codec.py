@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +41,7 @@ from corral.status import JobStatus
 TimeDecoder = Callable[[Any], datetime | None]
 JsonDecoder = Callable[[Any], JSON]
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_JSON_DEPTH = 100
 """Most nested arrays/objects a stored JSON value may have (``[[1]]`` has 2)."""
 
@@ -99,7 +101,7 @@ def clean_text(value: str | None) -> str | None:
     value = str(value)
     if _text_problem(value, nul=True) is None:
         return value
-    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    return _SURROGATE.sub("\ufffd", value.replace("\x00", "\ufffd"))
 
 
 def _json_problem(value: Any, *, writing: bool) -> str | None:

@@ -54,8 +54,8 @@ def outcome_event(outcome: Outcome, before: Mapping[str, Any], recorded: bool,
     ``before`` is the job as locked before the write (status, cancel_reason)."""
     data: dict[str, JSON] = {"attempt": outcome.attempt}
     if outcome.error:
-        data["error_type"] = outcome.error.type
-        data["message"] = outcome.error.message
+        data["error_type"] = codec.clean_text(outcome.error.type)
+        data["message"] = codec.clean_text(outcome.error.message)
     if not recorded:
         data.update(worker_id=outcome.worker_id, outcome=outcome.kind.value,
                     status=before["status"])
