@@ -103,12 +103,13 @@ def start_worker(
     def start(
         *, queues: str = "default", concurrency: int = 4,
         heartbeat_interval: str | None = "0.5", worker_id: str | None = None,
-        settings: dict[str, str] | None = None,
+        settings: dict[str, str] | None = None, db: str | None = None,
     ) -> subprocess.Popen[bytes]:
-        """``heartbeat_interval=None`` keeps the default; ``settings`` become CORRAL_* vars."""
+        """``heartbeat_interval=None`` keeps the default; ``settings`` become CORRAL_* vars;
+        ``db`` reaches the test's database another way (through a proxy)."""
         command = [
             sys.executable, "-m", "corral", "worker", "--app", "tests.workerapp:app",
-            "--db", db_url, "--queues", queues, "--concurrency", str(concurrency),
+            "--db", db or db_url, "--queues", queues, "--concurrency", str(concurrency),
         ]
         if heartbeat_interval:
             command += ["--heartbeat-interval", heartbeat_interval]

@@ -68,10 +68,9 @@ def register(app: corral.Corral) -> SimpleNamespace:
         time.sleep(ms / 1000)
         mark(ctx.job_id, "interval", f"{started} {time.time()} {ctx.job.limit_key or ''}")
 
-    @app.task(name="span")
-    def span(ctx: corral.Context, seconds: float = 1.0) -> int:
-        """One attempt only; appends ``<job id> <pid> <start> <end>`` to spans.log when it
-        stops (returned or stopped: ``finally``), so tests can find overlapping runs."""
+    def span_body(ctx: corral.Context, seconds: float = 1.0) -> int:
+        """Appends ``<job id> <pid> <start> <end>`` to spans.log when it stops (returned or
+        stopped: ``finally``), so tests can find overlapping runs."""
         started = time.time()
         try:
             deadline = time.monotonic() + seconds
@@ -82,6 +81,9 @@ def register(app: corral.Corral) -> SimpleNamespace:
         finally:
             with open(marks_dir() / "spans.log", "a") as log:
                 log.write(f"{ctx.job_id} {os.getpid()} {started} {time.time()}\n")
+
+    span = app.task(name="span")(span_body)  # one attempt only
+    span_retry = app.task(name="span_retry", max_attempts=3)(span_body)
 
     @app.task(name="ticker", phases=["ingest", "digest", "commit"])
     def ticker(ctx: corral.Context, name: str, steps: int = 20, step: float = 0.01) -> dict:
@@ -146,7 +148,7 @@ def register(app: corral.Corral) -> SimpleNamespace:
     return SimpleNamespace(
         noop=noop, record=record, chaos=chaos, survivor=survivor, quick=quick, ticker=ticker,
         spin=spin, async_sleep=async_sleep, shielded=shielded, stubborn=stubborn, boom=boom,
-        interval=interval, span=span,
+        interval=interval, span=span, span_retry=span_retry,
     )
 
 

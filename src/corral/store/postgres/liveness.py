@@ -9,10 +9,13 @@ free at two sightings ``LOCK_CONFIRM`` seconds apart, with no re-take between: a
 clears the sighting, here, on the lock's own connection).
 
 A watcher thread pings the lock's connection every ``PING_EVERY`` seconds; every answered
-ping proves the lock was held at the moment it was sent. ``unconfirmed_for`` is the time
-since the last proof: the worker fences itself (stops its jobs) well before it reaches
-``LOCK_CONFIRM``, so a worker that cannot take its lock back (the server refuses new
-connections, the network is cut) has stopped its jobs before any reaper may recover them.
+ping proves the lock was held at the moment it was sent. Once the connection is known lost
+(an error, a reset), ``unconfirmed_for`` is the time since the last proof: the worker
+fences itself (stops its jobs) well before it reaches ``LOCK_CONFIRM``, so a worker that
+cannot take its lock back (a dead proxy, no free connection slot) has stopped its jobs
+before any reaper may recover them. A ping that merely goes unanswered (a partition) is
+not a loss: the server still holds the session and its lock, and the heartbeat's lease
+fence decides, as the reaper's lease does.
 While the server says it serves nobody (starting up, shutting down), no reaper can see the
 lock either, and after a restart the reaper gives workers ``RESTART_GRACE`` before trusting
 free locks: those answers count as proof too. A refused connection does not (a dead proxy
@@ -68,14 +71,18 @@ class AdvisoryLiveness:
         self._worker_id = worker_id
         self._closing = threading.Event()
         self._conn: Conn | None = self._first_lock()  # the watcher's after this
-        self._confirmed_at = time.monotonic()  # written by the watcher, read by the fence
+        # written by the watcher thread, read by the fence: the last proof, and whether
+        # the connection is known lost since
+        self._confirmed_at = time.monotonic()
+        self._lost = False
         self._thread = threading.Thread(target=self._watch, name="corral-liveness",
                                         daemon=True)
         self._thread.start()
 
     def unconfirmed_for(self, now: float) -> float:
-        """Seconds since the lock was last proven held (``now`` is ``time.monotonic()``)."""
-        return max(0.0, now - self._confirmed_at)
+        """Seconds since the lock was last proven held, once its connection is known lost
+        (``now`` is ``time.monotonic()``); 0 while the connection stands."""
+        return max(0.0, now - self._confirmed_at) if self._lost else 0.0
 
     def release(self) -> None:
         self._closing.set()
@@ -112,6 +119,7 @@ class AdvisoryLiveness:
             if conn is not None and self._ping(conn):
                 continue
             lost_at = time.monotonic()
+            self._lost = True
             logger.info("worker %s: liveness connection lost; taking the lock again",
                         self._worker_id)
             self._drop()
@@ -148,6 +156,7 @@ class AdvisoryLiveness:
                     if self._try_lock(conn):
                         conn.execute(Q["clear_lock_sighting"], {"id": self._worker_id})
                         self._conn, self._confirmed_at = conn, attempt
+                        self._lost = False
                         return True
                     self._closing.wait(RETRY_EVERY)
             except psycopg.Error:
