@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -98,20 +99,32 @@ def test_terminated_sessions_never_rerun_a_live_workers_jobs(
         assert worker_state.state == "running", worker_state
 
 
-def restart_postgres() -> None:
+def local_cluster(db_url: str) -> list[str] | None:
+    """The local cluster (version, name) serving ``db_url``'s port, if there is one."""
+    try:
+        listed = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True,
+                                text=True, timeout=30).stdout
+    except FileNotFoundError:
+        return None
+    port = str(urlsplit(db_url).port or 5432)
+    return next((line.split()[:2] for line in listed.splitlines()
+                 if line.split()[2:3] == [port]), None)
+
+
+def restart_postgres(cluster: list[str]) -> None:
     """Restart the whole server (fast shutdown: every session is ended, every lock freed)."""
-    version = sorted(Path("/etc/postgresql").iterdir(), key=lambda p: float(p.name))[-1].name
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart",
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, "restart",
                     "-m", "fast"], check=True, capture_output=True, timeout=120)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_a_postgres_restart_mid_drain_loses_nothing_and_reruns_no_live_job(
-    app: corral.Corral, tasks: SimpleNamespace, db_url: str, marks: Path,
+    app: corral.Corral, tasks: SimpleNamespace, db_url: str, marks: Path, tmp_path: Path,
     start_worker: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
-    if not Path("/etc/postgresql").is_dir():
+    cluster = local_cluster(db_url)
+    if cluster is None:
         pytest.skip("no local PostgreSQL cluster to restart")
     long_jobs = app.enqueue_many([tasks.span.s(4.0) for _ in range(12)])
     short_jobs = app.enqueue_many([tasks.chaos.s(i, 5.0) for i in range(600)])
@@ -119,7 +132,7 @@ def test_a_postgres_restart_mid_drain_loses_nothing_and_reruns_no_live_job(
     workers = [start_worker(concurrency=5, heartbeat_interval="0.5", worker_id=f"host-{n}")
                for n in range(3)]
     wait_until(lambda: (marks / "executions.log").exists(), message="the drain to start")
-    restart_postgres()
+    restart_postgres(cluster)
     deadline = time.monotonic() + 180
     while True:
         try:
@@ -140,3 +153,8 @@ def test_a_postgres_restart_mid_drain_loses_nothing_and_reruns_no_live_job(
     assert set(executions) == {h.id for h in short_jobs}
     runs = spans(marks)
     assert {h.id: len(runs.get(h.id, [])) for h in long_jobs} == {h.id: 1 for h in long_jobs}
+    logs = "".join(log.read_text() for log in tmp_path.glob("worker-*.log"))
+    assert "liveness lock held again" in logs  # the restart did cut the workers off
+    noise = [line for line in logs.splitlines()
+             if "WARNING corral" in line and ("listener" in line or "no longer held" in line)]
+    assert not noise, "a clean restart is no warning: " + "\n".join(noise)

@@ -15,20 +15,12 @@ import psycopg
 from psycopg import sql
 
 from corral.store import base
-from corral.store.postgres import connection
 from corral.store.postgres.connection import Target, connect
 
 logger = logging.getLogger("corral.store")
-SERVER_GOODBYES = frozenset({"57P01", "57P02"})
-"""admin_shutdown, crash_shutdown: the server ended the session on purpose (a restart, an
-operator), so losing it is expected and no warning."""
-
-
-def expected_loss(exc: psycopg.OperationalError) -> bool:
-    """Lost on purpose, or the server is restarting (refused for a moment): worth a line
-    in the log, not a warning."""
-    return (exc.sqlstate in SERVER_GOODBYES or connection.not_serving(exc)
-            or "refused" in str(exc))
+WARN_AFTER = 5.0
+"""Seconds the listener may stay disconnected before it warns: a server restart or an
+operator ending sessions is over in well under a second and only noted at INFO."""
 
 
 class PostgresListener:
@@ -40,12 +32,17 @@ class PostgresListener:
         self._target = target
         self._poll_interval = poll_interval
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._lost_at: float | None = None  # since when it is disconnected
+        self._warned = False
         self._listen()
 
     def _listen(self) -> None:
         conn = connect(self._target)
         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._target.channel)))
         self._conn = conn
+        if self._lost_at is not None:
+            logger.info("listener reconnected after %.2fs", time.monotonic() - self._lost_at)
+        self._lost_at, self._warned = None, False
 
     def wait(self, timeout: float | None = None) -> list[base.Notification]:
         limit = self._poll_interval if timeout is None else min(timeout, self._poll_interval)
@@ -57,13 +54,22 @@ class PostgresListener:
             if payloads:
                 payloads += [n.payload for n in self._conn.notifies(timeout=0.0005)]
         except psycopg.OperationalError as exc:
-            level = logging.INFO if expected_loss(exc) else logging.WARNING
-            logger.log(level, "listener lost its connection (%s); reconnecting",
-                       " ".join(str(exc).split()))
+            self._log_loss(exc)
             self.close()
             time.sleep(min(limit, 0.5))
             return []
         return [note for payload in payloads if (note := decode(payload)) is not None]
+
+    def _log_loss(self, exc: psycopg.OperationalError) -> None:
+        reason = " ".join(str(exc).split())
+        now = time.monotonic()
+        if self._lost_at is None:
+            self._lost_at = now
+            logger.info("listener lost its connection (%s); reconnecting", reason)
+        elif not self._warned and now - self._lost_at > WARN_AFTER:
+            self._warned = True
+            logger.warning("listener cannot reconnect for %.0fs: %s", now - self._lost_at,
+                           reason)
 
     def close(self) -> None:
         if self._conn is not None:

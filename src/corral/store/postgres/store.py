@@ -45,6 +45,7 @@ PRUNE_CHUNK = 5000  # rows deleted per retention statement
 LIMITED_EVERY = 1.0  # seconds: the longest a worker goes without looking at limited work
 MIGRATIONS = migrate.load_migrations("corral.store.postgres")
 RETRIES = 8
+QUIET_RETRIES = 3  # retries logged at INFO before a failing call warns
 IDS_PER_NOTIFY = 100  # NOTIFY payloads must stay under 8000 bytes
 MIGRATION_LOCK = 0x636F7272616C  # "corral": serializes concurrent migrations
 STALE_PLAN = "cached plan must not change result type"
@@ -78,7 +79,9 @@ def reconnecting(method: Callable[P, R]) -> Callable[P, R]:
             except (psycopg.OperationalError, PoolTimeout) as exc:
                 if attempt == RETRIES - 1:
                     raise errors.StoreError(f"PostgreSQL unreachable: {exc}") from exc
-                logger.warning("PostgreSQL call failed (%s); retrying in %.2fs", exc, delay)
+                # a blip (restart, ended session) is over within the first retries
+                level = logging.INFO if attempt < QUIET_RETRIES else logging.WARNING
+                logger.log(level, "PostgreSQL call failed (%s); retrying in %.2fs", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 store = args[0]
