@@ -36,11 +36,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture
 def page(browser: Browser, server: Server) -> Iterator[Page]:
-    """A tab on the dashboard, not logged in yet; fails the test on any script error."""
+    """A tab on the dashboard, not logged in yet; fails the test on any script error and
+    on anything the Content-Security-Policy refused (the browser only says so on the
+    console: a refused style or script breaks the page silently)."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on("console", lambda message: errors.append(message.text)
+              if "Content Security Policy" in message.text else None)
     opened.goto(server.url)
     yield opened
     context.close()

@@ -5,7 +5,7 @@ uvicorn's httptools protocol (kept for its speed) closes a keep-alive connection
 byte at a time, is held forever; and llhttp caps neither the size nor the count of header
 fields. With the common 1,024 open-files limit, 1,100 idle sockets then starve every other
 client, and each failed ``accept()`` is logged (asyncio logs up to ``backlog`` errors per
-wake-up: the log flood, throttled in :mod:`corral.http.serverlog`).
+wake-up: the log flood; see :class:`Listener`, and :mod:`corral.http.serverlog`).
 
 :class:`GuardedProtocol` adds, per connection:
 
