@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 import corral
 from corral.http import background, create_app
@@ -124,3 +126,13 @@ def test_head_answers_every_get_route_with_headers_and_no_body(guarded: str) -> 
 
 def test_head_on_a_route_without_get_is_still_refused(open_server: str) -> None:
     assert httpx.head(f"{open_server}/api/v1/jobs/x/cancel").status_code == 405
+
+
+def test_the_ui_keeps_its_policy_when_the_app_is_mounted_under_a_prefix(
+        sqlite_app: corral.Corral) -> None:
+    host = FastAPI()
+    host.mount("/jobs-admin", create_app(sqlite_app))
+    with TestClient(host) as client:
+        assert client.get("/jobs-admin/").headers["content-security-policy"] == UI_POLICY
+        assert client.get("/jobs-admin/api/v1/healthz").headers[
+            "content-security-policy"] == API_POLICY

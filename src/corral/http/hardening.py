@@ -26,8 +26,12 @@ UI_HEADERS = (*COMMON, (CSP, UI_POLICY.encode()))
 API_HEADERS = (*COMMON, (CSP, API_POLICY.encode()))
 
 
-def is_ui(path: str) -> bool:
-    """The dashboard's shell and its files (``corral.web``)."""
+def is_ui(scope: Scope) -> bool:
+    """The dashboard's shell and its files (``corral.web``), also when the app is mounted
+    under a prefix (Starlette keeps the full path and puts the prefix in root_path)."""
+    path, root = scope["path"], scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):]
     return path == "/" or path.startswith("/static/")
 
 
@@ -41,14 +45,14 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = UI_HEADERS if is_ui(scope["path"]) else API_HEADERS
+        extra = UI_HEADERS if is_ui(scope) else API_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in extra if h[0] not in present)
-                message = {**message, "headers": headers}
+                message = {**message, "headers": headers}  # the app's message untouched
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
