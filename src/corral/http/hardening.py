@@ -29,7 +29,8 @@ API_HEADERS = (*COMMON, (CSP, API_POLICY.encode()))
 def is_ui(scope: Scope) -> bool:
     """The dashboard's shell and its files (``corral.web``), also when the app is mounted
     under a prefix (Starlette keeps the full path and puts the prefix in root_path)."""
-    path, root = scope["path"], scope.get("root_path", "")
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
     if root and path.startswith(root):
         path = path[len(root):]
     return path == "/" or path.startswith("/static/")
