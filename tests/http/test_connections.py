@@ -20,6 +20,7 @@ import pytest
 import corral
 from corral.http import background, create_app
 from corral.http.connections import Limits
+from tests import workerapp
 from tests.http.test_serve import REPO, free_port
 from tests.waiting import wait_until
 
@@ -74,6 +75,17 @@ def test_a_head_within_the_limits_is_served(sqlite_app: corral.Corral) -> None:
     headers = {f"x-field-{i}": "v" * 100 for i in range(60)}  # 60 fields, ~7 KB
     with background.serving(create_app(sqlite_app)) as root:
         assert httpx.get(f"{root}/api/v1/healthz", headers=headers).status_code == 200
+
+
+def test_a_big_body_on_a_kept_alive_connection_is_not_taken_for_a_big_head(
+        sqlite_app: corral.Corral) -> None:
+    workerapp.register(sqlite_app)
+    with background.serving(create_app(sqlite_app)) as root, httpx.Client(timeout=30) as client:
+        for size in (2_000_000, 200_000, 200_000):  # the bytes after a head are no head
+            answer = client.post(f"{root}/api/v1/jobs", json={"task": "noop",
+                                                              "args": ["x" * size]})
+            assert answer.status_code == 201
+            assert client.get(f"{root}/api/v1/healthz").status_code == 200
 
 
 def test_idle_keep_alive_connections_are_closed_after_the_timeout(
