@@ -4,7 +4,9 @@
     ├── ConfigError              a setting or task option is invalid
     ├── InvalidArguments         arguments, kwargs, result or meta not JSON
     ├── UnknownTask              no task registered under that name
+    ├── InvalidJobId             (job_id) too short or not hex to name a job
     ├── JobNotFound              (job_id)
+    ├── AmbiguousId              (job_id, candidates) a short id naming several jobs
     ├── JobAlreadyFinished       (job_id, status) cancel of a terminal job
     ├── JobNotRestartable        (job_id, status) restart of a job not failed/cancelled
     ├── BatchNotFound            (batch_id)
@@ -54,6 +56,27 @@ class JobNotFound(CorralError, LookupError):
 
     def __init__(self, job_id: str) -> None:
         super().__init__(f"job {job_id} not found", job_id=job_id)
+
+
+class InvalidJobId(CorralError, ValueError):
+    """Text given as a job id that cannot name one: fewer than 6 hex digits, or not hex
+    (a full id, or a prefix or suffix of one, DESIGN §1)."""
+
+    def __init__(self, job_id: str, why: str) -> None:
+        super().__init__(f"{job_id!r} is not a job id: {why}", job_id=job_id)
+
+
+class AmbiguousId(CorralError):
+    """A short id (a prefix or suffix of 6+ hex digits) that matches more than one job:
+    ``candidates`` holds their full ids, newest first (at most a few)."""
+
+    def __init__(self, job_id: str, candidates: list[str], described: list[str],
+                 more: bool) -> None:
+        listed = ", ".join(described) + (", ..." if more else "")
+        super().__init__(
+            f"{job_id!r} matches {'more than ' if more else ''}{len(candidates)} jobs: "
+            f"{listed}; give more digits (the short id is the last 12)",
+            job_id=job_id, candidates=candidates)
 
 
 class BatchNotFound(CorralError, LookupError):

@@ -1,10 +1,32 @@
-"""Job ids: UUIDv7 strings, so ids sort by creation time (RFC 9562 §5.7)."""
+"""Job ids: UUIDv7 strings, so ids sort by creation time (RFC 9562 §5.7); and the short
+ids people read and type (DESIGN §1).
+
+A job's **short id** is the last 12 hex digits of its id: the random part. The first
+digits are a timestamp, so jobs made together share a long prefix (about 18 digits before
+two are told apart) but never their tail. A person may name a job by its full id, its
+short id, or any unique prefix or suffix of 6+ hex digits; :func:`resolve` turns that text
+into the full id, for the CLI and the HTTP API alike.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
+from collections.abc import Callable, Sequence
+
+from corral import errors
+from corral.job import Job
+
+SHORT_DIGITS = 12
+MIN_DIGITS = 6
+"""The fewest hex digits that name a job: 16 million values, so a suffix this long still
+picks one job among a million in most cases (and lists the candidates when it does not)."""
+TAIL_DIGITS = 6
+"""The stores index each id's last 6 digits (migration ``id_tail``): a suffix lookup is
+one index probe and a check of the few rows found, at any table size."""
+SHOWN_CANDIDATES = 5
+HEX = frozenset("0123456789abcdef")
 
 _lock = threading.Lock()
 _last_ms = 0
@@ -44,3 +66,53 @@ def prefix_bounds(prefix: str) -> tuple[str, str]:
     if len(digits) > 32 or any(c not in "0123456789abcdef" for c in digits):
         raise ValueError(f"{prefix!r} is not the start of a job id")
     return _spelled(digits.ljust(32, "0")), _spelled(digits.ljust(32, "f"))
+
+
+def short(job_id: str) -> str:
+    """The short id shown in tables, logs and the web UI: the id's last 12 hex digits."""
+    return job_id.replace("-", "")[-SHORT_DIGITS:]
+
+
+Matching = Callable[[str, int], Sequence[Job]]
+"""``(digits, limit) -> jobs``: the jobs whose id starts or ends with ``digits`` (at most
+``limit`` of each), as ``Store.jobs_matching_id`` finds them."""
+
+
+def resolve(text: str, matching: Matching) -> str:
+    """The full id of the one job ``text`` names. A full id (hyphens optional, any case)
+    comes back spelled out without a lookup, so the hot path of a caller holding the id
+    costs nothing; the job may still not exist (the caller's read or action says so).
+    Anything shorter is a prefix or suffix of 6+ hex digits, looked up with ``matching``.
+
+    Raises ``InvalidJobId`` (not hex, too short, too long), ``JobNotFound`` or
+    ``AmbiguousId`` (with the candidates' full ids)."""
+    given = text.strip()
+    digits = given.replace("-", "").lower()
+    if not set(digits) <= HEX:
+        raise errors.InvalidJobId(given, "an id is hex digits (0-9, a-f) and hyphens")
+    if len(digits) > 32:
+        raise errors.InvalidJobId(given, "longer than an id (32 hex digits)")
+    if len(digits) == 32:
+        return _spelled(digits)
+    if len(digits) < MIN_DIGITS:
+        raise errors.InvalidJobId(
+            given, f"give at least {MIN_DIGITS} hex digits (the short id is the last "
+                   f"{SHORT_DIGITS}), or the full id")
+    found = sorted({job.id: job for job in matching(digits, SHOWN_CANDIDATES + 1)}.values(),
+                   key=lambda job: job.id, reverse=True)
+    if not found:
+        raise errors.JobNotFound(given)
+    if len(found) > 1:
+        shown = found[:SHOWN_CANDIDATES]
+        raise errors.AmbiguousId(
+            given, [job.id for job in shown],
+            [f"{short(job.id)} ({job.task}, {job.status})" for job in shown],
+            more=len(found) > SHOWN_CANDIDATES)
+    return found[0].id
+
+
+def suffix_probe(digits: str) -> tuple[str, str]:
+    """``(tail, pattern)`` of a suffix lookup: the id's last 6 digits, which the stores
+    index (an equality probe), and the ``LIKE`` pattern over the id's 32 digits that
+    checks the rest of the suffix on the few rows the probe finds."""
+    return digits[-TAIL_DIGITS:], f"%{digits}"
