@@ -13,6 +13,7 @@ from corral import config, errors
 from corral.batch import Batch, NewBatch
 from corral.bulk import BulkResult, is_everything, job_filter
 from corral.handle import BatchHandle, JobHandle
+from corral.ids import resolve as resolve_text
 from corral.ids import uuid7
 from corral.job import JSON, Job, JobEvent
 from corral.maintenance.housekeeper import prune
@@ -283,6 +284,15 @@ class Corral:
     def job(self, job_id: str) -> JobHandle:
         """A handle on an existing job."""
         return JobHandle(self, self.get_job(job_id))
+
+    def resolve_id(self, text: str) -> str:
+        """The full id of the job a person named (DESIGN §1): its full id (hyphens
+        optional, any case; returned at once, no query), its short id (the last 12 hex
+        digits) or any unique prefix or suffix of 6+ hex digits. The CLI and the HTTP API
+        resolve every id they are given here. Raises ``InvalidJobId`` (too short, not
+        hex), ``JobNotFound``, or ``AmbiguousId`` listing the candidates."""
+        return resolve_text(text, lambda digits, limit: self.store.jobs_matching_id(
+            digits, limit=limit))
 
     def list_jobs(
         self,

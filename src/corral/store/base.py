@@ -310,6 +310,12 @@ class Store(Protocol):
     def get_job(self, job_id: str) -> Job | None:
         """One job, or None."""
 
+    def jobs_matching_id(self, digits: str, *, limit: int) -> list[Job]:
+        """Jobs whose id, as 32 hex digits, starts or ends with ``digits`` (6-31 lowercase
+        hex digits: a short id as a person typed it), at most ``limit`` of each kind. Cheap
+        at any size: a prefix is a range on the primary key, a suffix a probe of the index
+        on the id's last 6 characters. ``ids.resolve`` makes one id of them."""
+
     def list_jobs(self, where: JobFilter, *, limit: int | None = 100) -> list[Job]:
         """Jobs matching ``where``, newest first (all of them with ``limit=None``)."""
 

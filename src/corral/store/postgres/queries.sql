@@ -276,6 +276,15 @@ RETURNING id, queue, attempt;
 -- One job by id.
 SELECT * FROM jobs WHERE id = %(id)s;
 
+-- name: jobs_matching_id
+-- Jobs whose id starts with some hex digits (a range on the primary key) or ends with them
+-- (a probe of the jobs_id_tail index, then the whole suffix checked), at most :limit each.
+(SELECT * FROM jobs WHERE id BETWEEN %(id_low)s AND %(id_high)s
+ ORDER BY id DESC LIMIT %(limit)s)
+UNION ALL
+(SELECT * FROM jobs WHERE right(id, 6) = %(tail)s AND replace(id, '-', '') LIKE %(pattern)s
+ LIMIT %(limit)s);
+
 -- name: list_jobs
 -- Jobs matching optional filters (NULL = any), newest first. Meta labels (scalar values)
 -- match by containment on meta::jsonb: top-level key equality, numbers by value, served

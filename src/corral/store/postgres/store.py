@@ -32,7 +32,7 @@ from corral.batch import (
     on_complete_job,
     on_complete_json,
 )
-from corral.ids import uuid7
+from corral.ids import prefix_bounds, suffix_probe, uuid7
 from corral.job import JSON, Job, JobEvent, NewJob
 from corral.outcome import Outcome
 from corral.status import IN_FLIGHT, PENDING, JobStatus
@@ -445,6 +445,15 @@ class PostgresStore:
     def get_job(self, job_id: str) -> Job | None:
         rows = self._read("get_job", {"id": job_id})
         return self._jobs(rows)[0][0] if rows else None
+
+    @reconnecting
+    def jobs_matching_id(self, digits: str, *, limit: int) -> list[Job]:
+        id_low, id_high = prefix_bounds(digits)
+        tail, pattern = suffix_probe(digits)
+        rows = self._read("jobs_matching_id", {"id_low": id_low, "id_high": id_high,
+                                               "tail": tail, "pattern": pattern,
+                                               "limit": limit})
+        return self._jobs(rows)[0]
 
     @reconnecting
     def list_jobs(self, where: base.JobFilter, *, limit: int | None = 100) -> list[Job]:

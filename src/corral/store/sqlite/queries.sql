@@ -236,6 +236,16 @@ SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
 -- One job by id.
 SELECT * FROM jobs WHERE id = :id;
 
+-- name: jobs_matching_id
+-- Jobs whose id starts with some hex digits (a range on the primary key) or ends with them
+-- (a probe of the jobs_id_tail index, then the whole suffix checked), at most :limit each.
+SELECT * FROM (SELECT * FROM jobs WHERE id BETWEEN :id_low AND :id_high
+               ORDER BY id DESC LIMIT :limit)
+UNION ALL
+SELECT * FROM (SELECT * FROM jobs WHERE substr(id, -6) = :tail
+                 AND replace(id, '-', '') LIKE :pattern
+               LIMIT :limit);
+
 -- name: list_jobs
 -- Jobs matching optional filters (NULL = any), newest first. A meta label (a scalar)
 -- matches the same top-level key holding an equal value of the same JSON type, numbers
