@@ -28,6 +28,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 class Server:
     url: str  # the dashboard, http://127.0.0.1:<port>/
     api: httpx.Client  # the HTTP API with the admin token
+    db: str  # the store's URL, for other processes (a worker, the CLI) on the same file
 
     def enqueue(self, task: str, *args: Any, **options: Any) -> str:
         kwargs = options.pop("kwargs", {})
@@ -53,8 +54,9 @@ def serve(folder: Path) -> Iterator[Server]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "CORRAL_ADMIN_TOKEN": ADMIN_TOKEN,
            "CORRAL_READ_TOKEN": READ_TOKEN, "CORRAL_TEST_MARKS": str(folder)}
     env.pop("CORRAL_DATABASE_URL", None)
+    db = f"sqlite:///{folder / 'corral.db'}"
     command = [sys.executable, "-m", "corral", "serve", "--app", "tests.workerapp:app",
-               "--db", f"sqlite:///{folder / 'corral.db'}", "--port", str(port),
+               "--db", db, "--port", str(port),
                "--with-worker", "--log-level", "warning"]
     with open(folder / "serve.log", "wb") as log:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log,
@@ -72,7 +74,7 @@ def serve(folder: Path) -> Iterator[Server]:
     try:
         wait_until(up, timeout=30, message="the server to answer")
         assert process.poll() is None, (folder / "serve.log").read_text()
-        yield Server(url=f"{url}/", api=api)
+        yield Server(url=f"{url}/", api=api, db=db)
     finally:
         api.close()
         process.terminate()

@@ -6,11 +6,27 @@ import {act, confirmDialog, h, isActive, shortId} from "./dom.js";
 
 const enc = encodeURIComponent;
 
-export async function cancelJob(button, job, force) {
-  if (force && !await confirmDialog(
-    `Force-cancel job ${shortId(job.id)} (${job.task})? It is marked cancelled at once, ` +
-    "whatever its worker is doing.", "Force cancel")) return undefined;
-  return act(button, () => api.post(`/jobs/${enc(job.id)}/cancel`, {force}),
+/**
+ * Cancel one job. Force always asks first; `askReason` (the job page) asks why for a plain
+ * cancel too, so the audit trail says who and why.
+ */
+export async function cancelJob(button, job, force, askReason = false) {
+  let reason = "";
+  if (force || askReason) {
+    const what = `job ${shortId(job.id)} (${job.task})`;
+    reason = await confirmDialog(force
+      ? `Force-cancel ${what}? It is marked cancelled at once, whatever its worker is doing.`
+      : `Cancel ${what}?`, force ? "Force cancel" : "Cancel job", {reason: true});
+    if (reason === null) return undefined;
+  }
+  const body = reason ? {force, reason} : {force};
+  return act(button, () => api.post(`/jobs/${enc(job.id)}/cancel`, body),
+    (updated) => `${shortId(job.id)}: ${updated.status}`);
+}
+
+/** A scheduled job (delay, cron, retry backoff) made due at once; 409 if it is not scheduled. */
+export function runNow(button, job) {
+  return act(button, () => api.post(`/jobs/${enc(job.id)}/run-now`),
     (updated) => `${shortId(job.id)}: ${updated.status}`);
 }
 
@@ -28,7 +44,7 @@ export async function deleteJob(button, job) {
 }
 
 /** The buttons that apply to the job in its current status. */
-export function jobButtons(job, onDone) {
+export function jobButtons(job, onDone, {askReason = false} = {}) {
   const button = (label, cls, run) => h("button", {
     class: `small ${cls}`, type: "button",
     onclick: async (event) => {
@@ -38,7 +54,10 @@ export function jobButtons(job, onDone) {
   }, label);
   const buttons = [];
   if (isActive(job)) {
-    if (job.status !== "cancelling") buttons.push(button("Cancel", "warn", (b) => cancelJob(b, job, false)));
+    if (job.status === "scheduled") buttons.push(button("Run now", "", (b) => runNow(b, job)));
+    if (job.status !== "cancelling") {
+      buttons.push(button("Cancel", "warn", (b) => cancelJob(b, job, false, askReason)));
+    }
     if (job.status === "running" || job.status === "cancelling") {
       buttons.push(button("Force cancel", "danger", (b) => cancelJob(b, job, true)));
     }

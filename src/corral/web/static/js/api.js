@@ -11,6 +11,7 @@ export class ApiError extends Error {
     super(problem.message || `HTTP ${status}`);
     this.status = status;
     this.error = problem.error || "HTTPError";
+    this.problem = problem; // the whole body: its context fields (e.g. AmbiguousId candidates)
   }
 }
 

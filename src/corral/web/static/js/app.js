@@ -63,6 +63,15 @@ function stat(label, value, href, cls) {
     : h("div", {class: `stat ${cls || ""}`}, body);
 }
 
+/** Alive, cleanly stopped and dead workers apart: only a dead one is a warning. */
+function workerStats(workers) {
+  return [
+    stat("workers alive", workers.alive ?? 0, "#/workers", "stat-alive"),
+    stat("stopped", workers.stopped ?? 0, "#/workers", "stat-stopped"),
+    stat("dead", workers.dead ?? 0, "#/workers", workers.dead ? "stat-dead stat-warn" : "stat-dead"),
+  ];
+}
+
 async function loadStats() {
   try {
     const stats = await api.get("/stats");
@@ -71,8 +80,7 @@ async function loadStats() {
         `#/jobs?status=${status}`, `stat-${status}`)),
       stat("stalled", stats.stalled, null, stats.stalled ? "stat-warn" : ""),
       stat("done / min", stats.finished_last_minute),
-      stat("workers alive", stats.workers.alive ?? 0, "#/workers"),
-      stat("dead", stats.workers.dead ?? 0, "#/workers", stats.workers.dead ? "stat-warn" : ""));
+      ...workerStats(stats.workers || {}));
   } catch (error) {
     if (!(error instanceof api.ApiError)) statsBox.replaceChildren(stat("server", "unreachable"));
   }
@@ -81,6 +89,19 @@ async function loadStats() {
 const scheduleStats = live.throttle(loadStats, STATS_MS);
 
 // -- start -------------------------------------------------------------------------------
+
+// -- find a job by any id a person has: the server resolves it (full id, short id, unique
+// prefix or suffix), the job page shows the job, the candidates or why not
+
+document.getElementById("find-job").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = event.currentTarget.elements.id;
+  const text = input.value.trim();
+  if (!text) return;
+  const hash = `#/jobs/${encodeURIComponent(text)}`;
+  if (location.hash === hash) route(); // the same text again: look it up afresh
+  else location.hash = hash;
+});
 
 api.setTokenPrompt(promptForToken);
 document.getElementById("token-button").addEventListener("click", async () => {

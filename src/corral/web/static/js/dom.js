@@ -1,7 +1,11 @@
 // Building blocks of every page. Text from the API only ever goes in as text nodes
 // (never innerHTML), so job data cannot inject markup.
 
-/** h("a", {href: "#", class: "x", onclick: fn}, "text", child) -> element */
+/**
+ * h("a", {href: "#", class: "x", onclick: fn}, "text", child) -> element. Children may be
+ * nested arrays to any depth (a helper returning [dt, dd] inside a list of rows): they are
+ * flattened, never turned into text.
+ */
 export function h(tag, attrs, ...children) {
   const element = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
@@ -13,7 +17,7 @@ export function h(tag, attrs, ...children) {
     else if (key === "style") element.style.cssText = String(value);
     else element.setAttribute(key, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     element.append(child instanceof Node ? child : String(child));
   }
@@ -63,8 +67,9 @@ export function time(iso) {
   return iso ? new Date(iso).toLocaleString() : "";
 }
 
+/** A job's (or batch's) short id: the last 12 hex digits, the random part (DESIGN §1). */
 export function shortId(id) {
-  return id ? id.slice(-12) : "";
+  return id ? String(id).replace(/-/g, "").slice(-12) : "";
 }
 
 export function statusBadge(status, label) {
@@ -72,8 +77,11 @@ export function statusBadge(status, label) {
   return h("span", {class: `status status-${base}`}, label || status);
 }
 
-/** A progress bar: ratio when the total is known, else the current count. */
-export function progressBar(progress, status) {
+/**
+ * A progress bar: ratio when the total is known, else the current count. The label holds
+ * the numbers and the message; {message: false} leaves the message to the caller.
+ */
+export function progressBar(progress, status, {message = true} = {}) {
   const ratio = progress && progress.ratio !== null && progress.ratio !== undefined
     ? Math.max(0, Math.min(1, progress.ratio)) : null;
   const done = status === "completed";
@@ -83,7 +91,7 @@ export function progressBar(progress, status) {
     label.push(progress.total ? `${fmtNumber(progress.current)}/${fmtNumber(progress.total)}`
       : fmtNumber(progress.current));
   }
-  if (progress && progress.message) label.push(progress.message);
+  if (message && progress && progress.message) label.push(progress.message);
   const percent = shown === null ? 0 : shown * 100;
   return h("div", {class: `bar bar-${status}`, role: "progressbar", "aria-valuemin": 0,
                    "aria-valuemax": 100, "aria-valuenow": Math.round(percent * 10) / 10,
@@ -109,15 +117,32 @@ export function toast(message, kind = "info") {
   setTimeout(() => item.remove(), kind === "error" ? 8000 : 3000);
 }
 
-/** Resolves true when the user confirms in the modal dialog, false otherwise. */
-export function confirmDialog(message, okLabel = "OK") {
+/**
+ * Resolves true when the user confirms in the modal dialog, false otherwise. With
+ * {reason: true} the dialog also asks why, and resolves to the reason given ("" for none)
+ * or null when the user goes back.
+ */
+export function confirmDialog(message, okLabel = "OK", {reason = false} = {}) {
   const dialog = document.getElementById("confirm-dialog");
+  const reasonBox = dialog.querySelector(".reason");
+  const reasonInput = reasonBox.querySelector("input");
   dialog.querySelector(".message").textContent = message;
   dialog.querySelector("button[value=ok]").textContent = okLabel;
+  reasonBox.hidden = !reason;
+  reasonInput.value = "";
+  // Enter in the reason field means OK (the form's first button is Back)
+  reasonInput.onkeydown = (event) => {
+    if (event.key === "Enter") { event.preventDefault(); dialog.close("ok"); }
+  };
   dialog.returnValue = "";
   dialog.showModal();
+  if (reason) reasonInput.focus();
   return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), {once: true});
+    dialog.addEventListener("close", () => {
+      const ok = dialog.returnValue === "ok";
+      if (reason) resolve(ok ? reasonInput.value.trim() : null);
+      else resolve(ok);
+    }, {once: true});
   });
 }
 

@@ -2,49 +2,63 @@
 
 import * as api from "./api.js";
 import {jobButtons} from "./actions.js";
-import {ageCell, duration, h, json, progressBar, statusBadge, time, toast} from "./dom.js";
+import {ageCell, duration, h, json, progressBar, shortId, statusBadge, time, toast} from "./dom.js";
 import {throttle} from "./live.js";
 
 const RENDER_MS = 200;
 const REFETCH_MS = 1000;
 const enc = encodeURIComponent;
 
+/** One row of the field list: a label and its value, side by side. */
 function field(label, ...value) {
-  return [h("dt", {}, label), h("dd", {}, ...value)];
+  return [h("dt", {}, label), h("dd", {dataset: {field: label}}, ...value)];
+}
+
+/** The message beside the bar (the bar holds the numbers), or that there is none. */
+function progressText(progress) {
+  if (progress.message) return progress.message;
+  return progress.total || progress.current ? "" : "no progress reported";
+}
+
+function when(iso) {
+  return [time(iso), " (", ageCell(iso), " ago)"];
 }
 
 function fields(job) {
+  const progress = job.progress || {current: 0, total: null, message: null, ratio: null};
   const rows = [
+    field("id", h("span", {class: "mono"}, job.id)),
     field("task", job.task),
     field("status", statusBadge(job.status, job.display_status)),
     field("phase", job.phase || "—"),
-    field("progress", progressBar(job.progress, job.status)),
+    field("progress", progressBar(progress, job.status, {message: false}),
+      progressText(progress) ? h("span", {class: "progress-text"}, progressText(progress)) : null),
     field("queue", h("a", {href: `#/jobs?queue=${enc(job.queue)}`}, job.queue),
       ` · priority ${job.priority}`),
     field("attempt", `${job.attempt} of ${job.max_attempts}`),
-    field("worker", job.worker_id || "—"),
-    field("created", time(job.created_at), " (", ageCell(job.created_at), " ago)"),
+    field("worker", job.worker_id ? h("a", {href: "#/workers", class: "mono"}, job.worker_id) : "—"),
+    field("created", when(job.created_at)),
   ];
   if (job.run_at) rows.push(field("run at", time(job.run_at)));
-  if (job.started_at) rows.push(field("started", time(job.started_at)));
+  if (job.started_at) rows.push(field("started", when(job.started_at)));
   if (job.finished_at) {
     const took = job.started_at
-      ? ` (ran ${duration((Date.parse(job.finished_at) - Date.parse(job.started_at)) / 1000)})` : "";
-    rows.push(field("finished", time(job.finished_at), took));
+      ? ` · ran ${duration((Date.parse(job.finished_at) - Date.parse(job.started_at)) / 1000)}` : "";
+    rows.push(field("finished", when(job.finished_at), took));
   }
   if (job.heartbeat_at) rows.push(field("heartbeat", ageCell(job.heartbeat_at), " ago"));
   if (job.timeout) rows.push(field("timeout", duration(job.timeout)));
   if (job.batch_id) {
-    rows.push(field("batch", h("a", {href: `#/jobs?batch_id=${enc(job.batch_id)}`, class: "mono"},
-      job.batch_id)));
+    rows.push(field("batch", h("a", {href: `#/jobs?batch_id=${enc(job.batch_id)}`, class: "mono",
+      title: job.batch_id}, shortId(job.batch_id))));
   }
   for (const key of ["limit_key", "unique_key"]) {
     if (job[key]) rows.push(field(key.replace("_", " "), job[key]));
   }
-  if (job.cancel_requested_at) {
-    rows.push(field("cancel", `requested ${time(job.cancel_requested_at)}`,
-      job.cancelled_by ? ` by ${job.cancelled_by}` : "",
-      job.cancel_reason ? ` — ${job.cancel_reason}` : ""));
+  if (job.cancel_requested_at || job.cancelled_by || job.cancel_reason) {
+    if (job.cancel_requested_at) rows.push(field("cancel requested", when(job.cancel_requested_at)));
+    rows.push(field("cancelled by", job.cancelled_by || "—"));
+    rows.push(field("cancel reason", job.cancel_reason || "none given"));
   }
   if (job.stalled_at) rows.push(field("stalled", `since ${time(job.stalled_at)}`));
   if (job.unresponsive_at) rows.push(field("unresponsive", `since ${time(job.unresponsive_at)}`));
@@ -72,20 +86,43 @@ function trail(events) {
     h("thead", {}, h("tr", {}, ["at", "event", "move", "actor", "reason", "data"]
       .map((name) => h("th", {}, name)))),
     h("tbody", {}, events.map((event) => h("tr", {dataset: {kind: event.kind}},
-      h("td", {title: event.at}, time(event.at)),
-      h("td", {}, event.kind),
-      h("td", {}, event.from_status || event.to_status
+      h("td", {class: "at", title: event.at}, time(event.at)),
+      h("td", {class: "kind"}, event.kind),
+      h("td", {class: "move"}, event.from_status || event.to_status
         ? `${event.from_status || "∅"} → ${event.to_status || ""}` : ""),
-      h("td", {}, event.actor || ""),
-      h("td", {}, event.reason || ""),
-      h("td", {class: "mono small-text"},
+      h("td", {class: "actor"}, event.actor || ""),
+      h("td", {class: "reason"}, event.reason || ""),
+      h("td", {class: "data mono small-text"},
         Object.keys(event.data || {}).length ? JSON.stringify(event.data) : "")))));
 }
 
-export function jobPage(view, params, jobId) {
+/** An id that matches several jobs (409 AmbiguousId): each candidate, as a link. */
+function candidates(ref, problem) {
+  const list = Array.isArray(problem.candidates) ? problem.candidates : [];
+  return [
+    h("p", {}, `“${ref}” matches ${list.length > 1 ? list.length : "several"} jobs: `,
+      "give more digits, or pick one."),
+    h("ul", {class: "candidates"}, list.map((candidate) => {
+      const id = typeof candidate === "string" ? candidate : candidate && candidate.id;
+      if (!id) return null;
+      const about = typeof candidate === "object"
+        ? [" ", candidate.task || "", " ", candidate.status ? statusBadge(candidate.status) : ""] : [];
+      return h("li", {}, h("a", {href: `#/jobs/${enc(id)}`, class: "mono", title: id}, shortId(id)),
+        h("span", {class: "muted mono"}, ` ${id}`), about);
+    })),
+  ];
+}
+
+/**
+ * The page of one job. `ref` is what the URL holds: the full id, the short id or a unique
+ * prefix or suffix (the search box sends people here); the server resolves it, and the URL
+ * is then rewritten to the full id.
+ */
+export function jobPage(view, params, ref) {
+  let jobId = null; // the full id, once the server resolved ref
   let job = null;
   let events = [];
-  let gone = false;
+  let problem = null; // why there is no job to show: {kind, ...}
   const head = h("div", {class: "job-head"});
   const title = h("h1");
   const buttons = h("div");
@@ -93,24 +130,30 @@ export function jobPage(view, params, jobId) {
   const body = h("div", {class: "job-body"});
   const trailBox = h("section", {class: "trail-box"});
 
+  const showProblem = () => {
+    buttonsFor = null;
+    const heading = h("h1", {}, "Job ", h("span", {class: "mono"}, jobId ? shortId(jobId) : ref));
+    let says;
+    if (problem.kind === "deleted") says = h("p", {class: "muted"}, "This job was deleted.");
+    else if (problem.kind === "ambiguous") says = h("div", {class: "ambiguous"}, candidates(ref, problem.body));
+    else if (problem.kind === "missing") says = h("p", {class: "muted"}, `No job matches “${ref}”.`);
+    else says = h("p", {class: "muted"}, problem.message);
+    head.replaceChildren(heading, says);
+    body.replaceChildren();
+    trailBox.replaceChildren();
+  };
+
   const render = () => {
-    if (gone) {
-      buttonsFor = null;
-      head.replaceChildren(h("h1", {}, "Job ", h("span", {class: "mono"}, jobId)),
-        h("p", {class: "muted"}, "This job was deleted."));
-      body.replaceChildren();
-      trailBox.replaceChildren();
-      return;
-    }
+    if (problem) { showProblem(); return; }
     if (!job) return;
-    title.replaceChildren("Job ", h("span", {class: "mono"}, job.id), " ",
+    title.replaceChildren("Job ", h("span", {class: "mono", title: job.id}, shortId(job.id)), " ",
       statusBadge(job.status, job.display_status));
     if (buttonsFor !== job.status) { // kept across progress ticks: clicks must not be lost
       buttonsFor = job.status;
       buttons.replaceChildren(jobButtons(job, (updated) => {
         if (updated && updated.id) { job = updated; render(); }
         loadTrail();
-      }));
+      }, {askReason: true}));
     }
     if (!head.contains(title)) head.replaceChildren(title, buttons);
     body.replaceChildren(fields(job), ...outcome(job));
@@ -119,6 +162,7 @@ export function jobPage(view, params, jobId) {
   const scheduleRender = throttle(render, RENDER_MS);
 
   async function loadTrail() {
+    if (!jobId) return;
     try {
       events = await api.get(`/jobs/${enc(jobId)}/events`);
       scheduleRender();
@@ -127,11 +171,18 @@ export function jobPage(view, params, jobId) {
 
   async function load() {
     try {
-      job = await api.get(`/jobs/${enc(jobId)}`);
+      job = await api.get(`/jobs/${enc(jobId || ref)}`);
+      problem = null;
+      if (!jobId) {
+        jobId = job.id;
+        if (ref !== jobId) history.replaceState(null, "", `#/jobs/${jobId}`);
+      }
       await loadTrail();
       scheduleRender();
     } catch (error) {
-      if (error.status === 404) gone = true;
+      if (error.status === 404) problem = {kind: jobId ? "deleted" : "missing"};
+      else if (error.status === 409 && !jobId) problem = {kind: "ambiguous", body: error.problem || {}};
+      else if (error.status === 422 && !jobId) problem = {kind: "refused", message: error.message};
       else toast(error.message, "error");
       render();
     }
@@ -144,14 +195,15 @@ export function jobPage(view, params, jobId) {
 
   return {
     onLive(kind, data) {
+      if (!jobId) return; // not resolved (yet): nothing on the feed is about this page
       if (kind === "job_update" && data && data.id === jobId) {
         const moved = !job || job.status !== data.status || job.attempt !== data.attempt;
         job = data;
-        gone = false;
+        problem = null;
         scheduleRender();
         if (moved) scheduleTrail();
       } else if (kind === "job_deleted" && data && data.id === jobId) {
-        gone = true;
+        problem = {kind: "deleted"};
         render();
       } else if (kind === "resync" || kind === "poll") {
         scheduleLoad();

@@ -10,9 +10,6 @@ import {throttle} from "./live.js";
 const PAGE_SIZES = [25, 50, 100, 200];
 const RENDER_MS = 200;
 const REFETCH_MS = 1000;
-// A job id is lowercase hex and dashes: every id starting with a prefix sorts below
-// prefix + "z", so that is the cursor of a prefix search's first page.
-const PREFIX_END = "z";
 
 function statusList(status) {
   if (!status) return [];
@@ -25,7 +22,6 @@ export function jobsPage(view, params) {
     queue: params.get("queue") || "",
     task: params.get("task") || "",
     batch_id: params.get("batch_id") || "",
-    prefix: (params.get("q") || "").trim().toLowerCase(),
     limit: Number(params.get("limit")) || 50,
   };
   let cursors = [null]; // cursors[i] fetches page i; i = cursors.length - 1 is shown
@@ -55,14 +51,13 @@ export function jobsPage(view, params) {
     task: filter.task || undefined, batch_id: filter.batch_id || undefined});
   const matches = (job) => (!filter.status || statusList(filter.status).includes(job.status))
     && (!filter.queue || job.queue === filter.queue) && (!filter.task || job.task === filter.task)
-    && (!filter.batch_id || job.batch_id === filter.batch_id)
-    && (!filter.prefix || job.id.startsWith(filter.prefix));
+    && (!filter.batch_id || job.batch_id === filter.batch_id);
 
   function applyFilter(changes) {
     Object.assign(filter, changes);
     const search = new URLSearchParams();
     for (const [key, value] of [["status", filter.status], ["queue", filter.queue],
-      ["task", filter.task], ["batch_id", filter.batch_id], ["q", filter.prefix]]) {
+      ["task", filter.task], ["batch_id", filter.batch_id]]) {
       if (value) search.set(key, value);
     }
     if (filter.limit !== 50) search.set("limit", String(filter.limit));
@@ -80,19 +75,13 @@ export function jobsPage(view, params) {
 
   async function load() {
     const seq = ++loadSeq;
-    let cursor = cursors[cursors.length - 1];
-    if (cursor === null && filter.prefix) cursor = filter.prefix + PREFIX_END;
+    const cursor = cursors[cursors.length - 1];
     try {
       const page = await api.get(`/jobs${api.query({...serverFilter(), limit: filter.limit,
                                                      cursor: cursor || undefined})}`);
       if (seq !== loadSeq) return; // a newer load is on its way
-      let found = page.jobs;
       nextCursor = page.next_cursor;
-      if (filter.prefix) {
-        const past = found.findIndex((job) => !job.id.startsWith(filter.prefix));
-        if (past >= 0) { found = found.slice(0, past); nextCursor = null; }
-      }
-      jobs = found;
+      jobs = page.jobs;
       byId.clear();
       for (const job of jobs) byId.set(job.id, job);
       render();
@@ -116,7 +105,7 @@ export function jobsPage(view, params) {
     [(job) => `${job.attempt}/${job.max_attempts}`, (job) => `${job.attempt}/${job.max_attempts}`],
     [(job) => job.created_at, (job) => ageCell(job.created_at)],
     [(job) => job.worker_id, (job) => h("span", {class: "mono", title: job.worker_id || ""},
-      job.worker_id ? shortId(job.worker_id) : "")],
+      job.worker_id ? job.worker_id.slice(-12) : "")],
     [(job) => job.status, (job) => jobButtons(job, (updated) => {
       if (updated && updated.id) onLive("job_update", updated);
       else load();
@@ -224,8 +213,7 @@ export function jobsPage(view, params) {
       oninput: (event) => {
         clearTimeout(timer);
         const text = event.target.value.trim();
-        timer = setTimeout(() => applyFilter({[name === "q" ? "prefix" : name]:
-          name === "q" ? text.toLowerCase() : text}), 300);
+        timer = setTimeout(() => applyFilter({[name]: text}), 300);
       }});
   };
   const statusSelect = h("select", {name: "status", "aria-label": "status",
@@ -246,7 +234,6 @@ export function jobsPage(view, params) {
       textFilter("queue", "queue", filter.queue),
       textFilter("task", "task", filter.task),
       textFilter("batch_id", "batch id", filter.batch_id),
-      textFilter("q", "id prefix", filter.prefix),
       sizeSelect),
     h("div", {class: "bulk"}, selectedInfo, bulkButtons, cancelMatching),
     h("table", {class: "jobs"},
