@@ -52,6 +52,17 @@ def _texts(**texts: str | None) -> None:
         codec.check_text(text, name)
 
 
+def worker_counts(states: Iterable[str]) -> dict[str, int]:
+    """Registered workers by what became of them: ``alive`` (state ``running``),
+    ``stopped`` (deregistered cleanly: Ctrl+C, SIGTERM, ``Worker.stop``) and ``dead``
+    (found dead by a reaper: killed, crashed, or silent past the lease)."""
+    counts = {"alive": 0, "stopped": 0, "dead": 0}
+    for state in states:
+        key = "alive" if state == "running" else "stopped" if state == "stopped" else "dead"
+        counts[key] += 1
+    return counts
+
+
 class Corral:
     """One job system: settings, the registered tasks and the store they share.
 
@@ -203,17 +214,18 @@ class Corral:
                              clear_concurrency=concurrency is None)
 
     def queues(self) -> list[QueueInfo]:
-        """Every queue with active jobs or rules: limit, pause switch and depth."""
+        """Every queue that exists (jobs of any status, a live worker serving it, or
+        rules): limit, pause switch and depth."""
         return self.store.queue_stats()
 
     # -- overview ------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
         """What the dashboard header shows (DESIGN §6/§8): jobs per status, per queue,
-        stalled, workers alive/dead, jobs finished in the last minute, queue limits."""
+        stalled, workers ``{alive, stopped, dead}`` (a worker that stopped cleanly is not
+        dead), jobs finished in the last minute, queue limits."""
         counts = self.store.job_counts(datetime.now(UTC) - timedelta(minutes=1))
-        workers = self.store.list_workers()
-        alive = sum(1 for w in workers if w.state == "running")
+        states = [worker.state for worker in self.store.list_workers()]
         queues = self.store.queue_stats()
         return {
             "counts": {str(s): counts.get(str(s), 0) for s in JobStatus},
@@ -222,7 +234,7 @@ class Corral:
             "queues": {q.name: {"queued": q.queued, "scheduled": q.scheduled,
                                 "running": q.running, "concurrency": q.concurrency,
                                 "paused": q.paused} for q in queues},
-            "workers": {"alive": alive, "dead": len(workers) - alive},
+            "workers": worker_counts(states),
         }
 
     def workers(self) -> list[tuple[WorkerRecord, list[Job]]]:

@@ -1,10 +1,10 @@
 """Prometheus metrics of one corral deployment, as the server sees it.
 
-Gauges (jobs by queue and status, queue depth, stalled and unresponsive jobs, workers alive
-and dead) are read from the store at scrape time, so every server reports the same
-truth whichever worker ran what. Histograms (run time of finished attempts, cancel
-latency: request to stop) are fed by the server's live hub as it sees jobs finish; like
-any Prometheus histogram they count from the server's start.
+Gauges (jobs by queue and status, queue depth, stalled and unresponsive jobs, workers by
+state: running, stopped cleanly, dead) are read from the store at scrape time, so every
+server reports the same truth whichever worker ran what. Histograms (run time of finished
+attempts, cancel latency: request to stop) are fed by the server's live hub as it sees
+jobs finish; like any Prometheus histogram they count from the server's start.
 """
 
 from __future__ import annotations

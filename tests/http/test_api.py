@@ -214,7 +214,8 @@ def test_stats_and_workers(client: TestClient, start_worker) -> None:
     assert len(workers) == 1 and workers[0]["state"] == "running"
     assert workers[0]["queues"] == ["other"] and workers[0]["jobs"] == []
     # stats are at most half a second old
-    wait_until(lambda: client.get("/api/v1/stats").json()["workers"] == {"alive": 1, "dead": 0},
+    wait_until(lambda: client.get("/api/v1/stats").json()["workers"]
+               == {"alive": 1, "stopped": 0, "dead": 0},
                timeout=5, message="stats to count the worker")
 
 

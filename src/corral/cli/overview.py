@@ -8,11 +8,11 @@ from corral.cli.session import DEFAULT_DB, AsJson, Db, read
 
 
 def stats(db: Db = DEFAULT_DB, as_json: AsJson = False) -> None:
-    """Jobs per status, stalled, throughput, queues, workers alive and dead."""
+    """Jobs per status, stalled, throughput, queues, workers alive, stopped and dead."""
     read(db, as_json, Corral.stats, render.stats)
 
 
 def workers(db: Db = DEFAULT_DB, as_json: AsJson = False) -> None:
-    """Every registered worker (alive or dead) and the jobs it holds."""
+    """Every registered worker (alive, stopped or dead) and the jobs it holds."""
     read(db, as_json, Corral.workers, render.workers_table,
          lambda found: [{**render.plain(worker), "jobs": jobs} for worker, jobs in found])

@@ -18,7 +18,7 @@ Name = Annotated[str, typer.Argument(help="The queue.")]
 
 @queues.callback()
 def list_queues(ctx: typer.Context, db: Db = DEFAULT_DB, as_json: AsJson = False) -> None:
-    """Every queue with jobs or rules: limit, paused or not, depth."""
+    """Every queue with jobs, a live worker or rules: limit, paused or not, depth."""
     if ctx.invoked_subcommand is not None:
         return
     read(db, as_json, Corral.queues, render.queues_table)

@@ -217,8 +217,8 @@ def _batch_and_queue_routes(router: APIRouter, corral: Corral) -> None:
 
     @router.get("/stats", response_model=m.Stats, tags=["overview"])
     def stats() -> Response:
-        """Jobs per status and queue, stalled, workers alive/dead, jobs finished in the last
-        minute (computed at most every 0.5 s, however many clients ask)."""
+        """Jobs per status and queue, stalled, workers alive/stopped/dead, jobs finished in
+        the last minute (computed at most every 0.5 s, however many clients ask)."""
         return Response(recent_stats.get(), media_type="application/json")
 
     @router.get("/workers", response_model=list[m.WorkerOut], tags=["overview"])

@@ -333,7 +333,9 @@ class Store(Protocol):
         """(queue, status, number of jobs) for every pair that has jobs."""
 
     def queue_stats(self) -> list[QueueInfo]:
-        """Every queue with active jobs or rules: its rules and depth by status."""
+        """Every queue that exists: with jobs of any status, served by a live worker, or
+        with rules; its rules and depth (active jobs) by status. One read, and its cost
+        follows the number of queues and active jobs, not the finished ones."""
 
     def enqueue_tick(self, name: str, tick: datetime, job: NewJob, *, actor: str) -> bool:
         """Enqueue ``job`` for a periodic task's ``tick`` unless that tick already has its

@@ -141,10 +141,21 @@ SELECT 'finished_since', count(*) FROM jobs
 WHERE status IN ('completed', 'failed', 'cancelled') AND finished_at > :since;
 
 -- name: queue_stats
--- Every queue that has jobs or rules: depth by status, limit, pause switch.
-WITH names AS (SELECT DISTINCT queue AS name FROM jobs
-               WHERE status IN ('scheduled', 'queued', 'running', 'cancelling')
-               UNION SELECT name FROM queues)
+-- Every queue that exists: one with jobs of any status (their names by a skip scan of
+-- jobs_queue: one index seek per queue, never a walk of every row), one a live worker
+-- serves, one with rules; with its rules and its active jobs counted from jobs_queue
+-- (finished jobs are not counted: a queue with a million of them costs no more).
+WITH RECURSIVE job_queues(name) AS (
+    SELECT min(queue) FROM jobs
+    UNION ALL
+    SELECT (SELECT min(queue) FROM jobs WHERE queue > job_queues.name)
+    FROM job_queues WHERE job_queues.name IS NOT NULL
+), names AS (
+    SELECT name FROM job_queues WHERE name IS NOT NULL
+    UNION SELECT served.value FROM workers, json_each(workers.queues) AS served
+          WHERE workers.state = 'running'
+    UNION SELECT name FROM queues
+)
 SELECT names.name, queues.concurrency, COALESCE(queues.paused, 0) AS paused,
        (SELECT count(*) FROM jobs WHERE queue = names.name AND status = 'queued') AS queued,
        (SELECT count(*) FROM jobs WHERE queue = names.name AND status = 'scheduled')
