@@ -5,13 +5,13 @@ from __future__ import annotations
 import getpass
 import socket
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from corral import config, errors
 from corral.batch import Batch, NewBatch
-from corral.bulk import BulkResult, is_everything, job_filter
+from corral.bulk import BulkResult, StuckReset, is_everything, job_filter
 from corral.handle import BatchHandle, JobHandle
 from corral.ids import resolve as resolve_text
 from corral.ids import uuid7
@@ -315,13 +315,18 @@ class Corral:
         batch_id: str | None = None,
         limit_key: str | None = None,
         older_than: str | float | timedelta | None = None,
+        newer_than: str | float | timedelta | None = None,
+        meta: Mapping[str, JSON] | None = None,
         before_id: str | None = None,
         limit: int | None = 100,
     ) -> list[Job]:
-        """Jobs matching every filter given, newest first (``older_than``: created longer
-        ago than this duration; ``before_id``: only jobs older than that one, to page)."""
+        """Jobs matching every filter given, newest first (``older_than`` / ``newer_than``:
+        created longer / less long ago than this duration; ``meta``: labels, top-level keys
+        of the job's meta equal to these values, ``{"crawl_job_id": 5}``; ``before_id``:
+        only jobs older than that one, to page)."""
         where = job_filter(status=status, queue=queue, task=task, batch_id=batch_id,
-                           limit_key=limit_key, older_than=older_than, before_id=before_id)
+                           limit_key=limit_key, older_than=older_than, newer_than=newer_than,
+                           meta=meta, before_id=before_id)
         return self.store.list_jobs(where, limit=limit)
 
     def job_events(self, job_id: str) -> list[JobEvent]:
@@ -358,7 +363,8 @@ class Corral:
                     force: bool = False, dry_run: bool = False, actor: str | None = None,
                     **filters: Any) -> BulkResult:
         """Cancel jobs by ids and/or filter (``status``, ``queue``, ``task``, ``batch_id``,
-        ``limit_key``, ``older_than``). Finished jobs are reported in ``refused``."""
+        ``limit_key``, ``older_than``, ``newer_than``, ``meta``: those of ``list_jobs``).
+        Finished jobs are reported in ``refused``."""
         _texts(reason=reason, actor=actor)
         matched = self._matching(ids, filters, "cancel")
         if dry_run:
@@ -422,10 +428,25 @@ class Corral:
             raise errors.ConfigError(f"{action} needs ids or a filter (status=..., queue=...)")
         return [job.id for job in self.store.list_jobs(where, limit=None)]
 
+    @overload
     def reset_stuck(self, older_than: str | float | timedelta, *, reason: str | None = None,
-                    actor: str | None = None) -> list[str]:
+                    actor: str | None = None, dry_run: Literal[False] = False) -> list[str]: ...
+
+    @overload
+    def reset_stuck(self, older_than: str | float | timedelta, *, reason: str | None = None,
+                    actor: str | None = None, dry_run: Literal[True]) -> StuckReset: ...
+
+    @overload
+    def reset_stuck(self, older_than: str | float | timedelta, *, reason: str | None = None,
+                    actor: str | None = None, dry_run: bool) -> list[str] | StuckReset: ...
+
+    def reset_stuck(self, older_than: str | float | timedelta, *, reason: str | None = None,
+                    actor: str | None = None, dry_run: bool = False) -> list[str] | StuckReset:
         """Deal with jobs running for longer than ``older_than`` (``"30m"``, seconds or a
         timedelta): fail those whose worker is dead, cancel the rest. Returns their ids.
+
+        ``dry_run=True`` changes nothing (no job, trail row or worker: none is marked dead)
+        and returns a ``StuckReset``: the ids it would fail (``WorkerLost``) and cancel.
 
         The reaper already recovers dead workers' jobs by itself; this is the operator's
         "make it stop" for jobs that are alive but should not be."""
@@ -433,7 +454,12 @@ class Corral:
         seconds = config.duration_seconds(older_than, name="older_than")
         cutoff = datetime.now(UTC) - timedelta(seconds=seconds)
         changes = self.store.reset_stuck(cutoff, lease=self.settings.lease,
-                                         actor=actor or default_actor(), reason=reason)
+                                         actor=actor or default_actor(), reason=reason,
+                                         dry_run=dry_run)
+        if dry_run:
+            return StuckReset(
+                failed=[c.job_id for c in changes if c.to_status == JobStatus.FAILED],
+                cancelled=[c.job_id for c in changes if c.to_status != JobStatus.FAILED])
         return [change.job_id for change in changes]
 
     def restart(self, job_id: str, *, reason: str | None = None,

@@ -37,6 +37,7 @@ class JobFilter:
     ids: tuple[str, ...] | None = None
     limit_key: str | None = None
     created_before: datetime | None = None
+    created_after: datetime | None = None
     before_id: str | None = None
     """Only jobs older than this id (ids sort by creation): the cursor of a listing."""
     id_prefix: str | None = None
@@ -302,10 +303,13 @@ class Store(Protocol):
         the attempt is not counted. Returns the ids released."""
 
     def reset_stuck(self, started_before: datetime, *, lease: float, actor: str,
-                    reason: str | None) -> list[StatusChange]:
+                    reason: str | None, dry_run: bool = False) -> list[StatusChange]:
         """Jobs running since before ``started_before``: those whose worker is dead (lock
         free or silent for ``lease``) ``-> failed`` with ``WorkerLost`` at once; those on
-        live workers are cancelled (``running -> cancelling``). Returns what changed."""
+        live workers are cancelled (``running -> cancelling``). Returns what changed.
+
+        ``dry_run``: the same changes are returned, worked out by reads only: no job, trail
+        row or worker (none is marked dead) changes, nobody is notified."""
 
     def get_job(self, job_id: str) -> Job | None:
         """One job, or None."""

@@ -305,6 +305,7 @@ WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
   AND (%(batch_id)s::text IS NULL OR batch_id = %(batch_id)s::text)
   AND (%(limit_key)s::text IS NULL OR limit_key = %(limit_key)s::text)
   AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s::timestamptz)
+  AND (%(created_after)s::timestamptz IS NULL OR created_at > %(created_after)s::timestamptz)
   AND (%(before_id)s::text IS NULL OR id < %(before_id)s::text)
   AND (%(id_low)s::text IS NULL OR id BETWEEN %(id_low)s::text AND %(id_high)s::text)
   AND (%(meta)s::jsonb IS NULL OR meta::jsonb @> %(meta)s::jsonb)
@@ -505,6 +506,19 @@ FOR UPDATE;
 UPDATE jobs SET status = 'failed', finished_at = now(), error = %(error)s::jsonb
 WHERE id = ANY(%(ids)s) AND status IN ('running', 'cancelling')
 RETURNING id;
+
+-- name: stuck_preview
+-- What reset_stuck would do, by reads only (its dry run): held jobs started before the
+-- cutoff whose worker is not running or is in %(dead)s (lost: they would fail), and the
+-- other running ones (they would be cancelled).
+SELECT id, status, worker_id, lost FROM (
+    SELECT id, status, worker_id,
+           COALESCE(worker_id = ANY(%(dead)s::text[])
+                    OR worker_id IN (SELECT id FROM workers WHERE state != 'running'),
+                    false) AS lost
+    FROM jobs WHERE status IN ('running', 'cancelling') AND started_at < %(cutoff)s) AS held
+WHERE lost OR status = 'running'
+ORDER BY id;
 
 -- name: running_started_before
 -- Running jobs started before the cutoff (reset_stuck cancels those on live workers).

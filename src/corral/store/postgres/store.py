@@ -410,7 +410,17 @@ class PostgresStore:
 
     @reconnecting
     def reset_stuck(self, started_before: datetime, *, lease: float, actor: str,
-                    reason: str | None) -> list[base.StatusChange]:
+                    reason: str | None, dry_run: bool = False) -> list[base.StatusChange]:
+        if dry_run:  # dead_workers notes lock sightings: rolled back, like all of it
+            with self._connection() as conn, conn.transaction(force_rollback=True):
+                dead = [row["id"] for row in conn.execute(Q["dead_workers"], {
+                    "lease": lease, "confirm": liveness.LOCK_CONFIRM,
+                    "restart_grace": liveness.RESTART_GRACE})]
+                rows = conn.execute(Q["stuck_preview"],
+                                    {"dead": dead, "cutoff": started_before}).fetchall()
+            return [base.StatusChange(row["id"], JobStatus(row["status"]),
+                                      JobStatus.FAILED if row["lost"] else JobStatus.CANCELLING,
+                                      row["worker_id"]) for row in rows]
         with self._write() as conn:
             dead = [row["id"] for row in conn.execute(Q["dead_workers"], {
                 "lease": lease, "confirm": liveness.LOCK_CONFIRM,
@@ -463,6 +473,7 @@ class PostgresStore:
             "ids": list(where.ids) if where.ids is not None else None,
             "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
             "limit_key": where.limit_key, "created_before": where.created_before,
+            "created_after": where.created_after,
             "before_id": where.before_id,
             "id_low": id_low, "id_high": id_high, "meta": where.meta_json(),
             "limit": limit,

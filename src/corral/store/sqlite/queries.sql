@@ -269,6 +269,7 @@ WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:batch_id IS NULL OR batch_id = :batch_id)
   AND (:limit_key IS NULL OR limit_key = :limit_key)
   AND (:created_before IS NULL OR created_at < :created_before)
+  AND (:created_after IS NULL OR created_at > :created_after)
   AND (:before_id IS NULL OR id < :before_id)
   AND (:id_low IS NULL OR id BETWEEN :id_low AND :id_high)
   AND (:meta IS NULL OR NOT EXISTS (
@@ -428,6 +429,18 @@ WHERE status IN ('running', 'cancelling') AND started_at < :cutoff
 UPDATE jobs SET status = 'failed', finished_at = :now, error = :error
 WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('running', 'cancelling')
 RETURNING id;
+
+-- name: stuck_preview
+-- What reset_stuck would do, by reads only (its dry run): held jobs started before
+-- :cutoff whose worker is not running or is in :dead (a JSON array; lost: they would
+-- fail), and the other running ones (they would be cancelled).
+SELECT id, status, worker_id, lost FROM (
+    SELECT id, status, worker_id,
+           COALESCE(worker_id IN (SELECT value FROM json_each(:dead))
+                    OR worker_id IN (SELECT id FROM workers WHERE state != 'running'), 0) AS lost
+    FROM jobs WHERE status IN ('running', 'cancelling') AND started_at < :cutoff)
+WHERE lost OR status = 'running'
+ORDER BY id;
 
 -- name: running_started_before
 -- Running jobs started before :cutoff (reset_stuck cancels those on live workers).

@@ -479,6 +479,7 @@ class SQLiteStore:
             "ids": json.dumps(list(where.ids)) if where.ids is not None else None,
             "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
             "limit_key": where.limit_key, "created_before": _ts(where.created_before),
+            "created_after": _ts(where.created_after),
             "before_id": where.before_id,
             "id_low": id_low, "id_high": id_high, "meta": where.meta_json(),
             "limit": -1 if limit is None else limit,
@@ -668,8 +669,11 @@ class SQLiteStore:
         return base.ReapReport(newly_dead, requeued, failed, cancelled, pruned)
 
     def reset_stuck(self, started_before: datetime, *, lease: float, actor: str,
-                    reason: str | None) -> list[base.StatusChange]:
+                    reason: str | None, dry_run: bool = False) -> list[base.StatusChange]:
         dead = self._dead_workers(time.time(), lease)
+        if dry_run:
+            return _stuck_preview(self._read("stuck_preview", {
+                "dead": json.dumps(dead), "cutoff": started_before.timestamp()}))
         lost = json.dumps({"type": "WorkerLost", "message": "reset as stuck: its worker is dead",
                            "traceback": None})
         with self._write() as tx:
@@ -763,6 +767,13 @@ class SQLiteStore:
 
 
 # -- row conversion --------------------------------------------------------------------
+
+
+def _stuck_preview(rows: Sequence[sqlite3.Row]) -> list[base.StatusChange]:
+    """What ``reset_stuck`` would change, from ``stuck_preview`` rows (its dry run)."""
+    return [base.StatusChange(row["id"], JobStatus(row["status"]),
+                              JobStatus.FAILED if row["lost"] else JobStatus.CANCELLING,
+                              row["worker_id"]) for row in rows]
 
 
 def _statements(sql: str) -> Iterator[str]:
