@@ -101,7 +101,7 @@ def test_bulk_cancel_with_dry_run_then_for_real(client: TestClient) -> None:
 
 def test_reset_stuck_validates_its_duration(client: TestClient) -> None:
     assert client.post("/api/v1/jobs/reset-stuck", params={"older_than": "1h"}).json() == {
-        "reset_count": 0, "job_ids": []}
+        "reset_count": 0, "job_ids": [], "dry_run": False}
     bad = client.post("/api/v1/jobs/reset-stuck", params={"older_than": "3x"})
     assert bad.status_code == 422 and bad.json()["error"] == "ConfigError"
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from corral import errors, web
 from corral.app import Corral
-from corral.http import docs, hardening, head
+from corral.http import docs, hardening, head, querystring
 from corral.http import models as m
 from corral.http.auth import Tokens, guard
 from corral.http.live import LiveHub
@@ -32,7 +32,8 @@ STATS_MAX_AGE = 0.5  # seconds
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": m.Problem, "description": text} for code, text in (
         (401, "no token"), (403, "wrong or read-only token"),
-        (404, "JobNotFound / BatchNotFound"), (409, "JobAlreadyFinished / JobActive"),
+        (404, "JobNotFound / BatchNotFound"),
+        (409, "JobAlreadyFinished / JobActive / JobNotScheduled"),
         (413, "body too large"), (422, "invalid input: UnknownTask, bad arguments, ..."),
         (503, "the store is unreachable"))}
 
@@ -60,8 +61,9 @@ def create_app(corral: Corral, *, admin_token: str | None = None,
     api.add_middleware(hardening.SecurityHeaders)  # outermost: on 413s and 401s too
     tokens = Tokens(admin_token, read_token)
     check = guard(tokens)
-    router = APIRouter(prefix=API, dependencies=[Depends(check)],
-                       responses=ERROR_RESPONSES)
+    # after the token check: unknown query parameters are refused, never ignored
+    router = APIRouter(prefix=API, responses=ERROR_RESPONSES,
+                       dependencies=[Depends(check), Depends(querystring.refuse_unknown)])
     _job_routes(router, corral)
     live_routes(router, corral, hub)
     _batch_and_queue_routes(router, corral)
@@ -75,7 +77,8 @@ def create_app(corral: Corral, *, admin_token: str | None = None,
 
     api.include_router(router)
 
-    @api.get(f"{API}/healthz", response_model=m.Health, tags=["health"])
+    @api.get(f"{API}/healthz", response_model=m.Health, tags=["health"],
+             dependencies=[Depends(querystring.refuse_unknown)])
     def healthz() -> m.Health:
         corral.store.list_workers()  # StoreError -> 503
         return m.Health(status="ok", store=corral.store.url.split(":", 1)[0])
@@ -121,7 +124,18 @@ def signature(corral: Corral, body: m.EnqueueRequest) -> Signature:
 def _filters(body: m.Filter) -> dict[str, Any]:
     return {"status": body.status, "queue": body.queue, "task": body.task,
             "batch_id": body.batch_id, "limit_key": body.limit_key,
-            "older_than": body.older_than}
+            "older_than": body.older_than, "newer_than": body.newer_than, "meta": body.meta}
+
+
+def _statuses(given: list[str] | None) -> list[str] | None:
+    """``?status=a&status=b,c`` -> ``[a, b, c]`` (repeated, comma-separated, or both)."""
+    if not given:
+        return None
+    return [name.strip() for value in given for name in value.split(",") if name.strip()]
+
+
+Duration = Annotated[str | None, Query(description="a duration: 30, 10m, 2h, 7d")]
+MetaLabels = Annotated[dict[str, Any] | None, Depends(querystring.meta_labels)]
 
 
 def _job_routes(router: APIRouter, corral: Corral) -> None:
@@ -131,13 +145,19 @@ def _job_routes(router: APIRouter, corral: Corral) -> None:
 
     @router.get("/jobs", response_model=m.JobPage, tags=["jobs"])
     def list_jobs(
-        status: Annotated[list[str] | None, Query()] = None,
+        status: Annotated[list[str] | None, Query(
+            description="one status, repeated or comma-separated: running,cancelling")] = None,
         queue: str | None = None, task: str | None = None, batch_id: str | None = None,
-        limit_key: str | None = None,
+        limit_key: str | None = None, older_than: Duration = None, newer_than: Duration = None,
+        meta: MetaLabels = None,
         limit: PageLimit = 50, cursor: Cursor = None,
     ) -> Response:
-        jobs = corral.list_jobs(status=status, queue=queue, task=task, batch_id=batch_id,
-                                limit_key=limit_key, before_id=cursor, limit=limit + 1)
+        """Jobs newest first. Meta labels filter too: ``?meta.crawl_job_id=5`` (a value
+        that parses as JSON is that value: ``5`` the number, ``"5"`` the string)."""
+        jobs = corral.list_jobs(status=_statuses(status), queue=queue, task=task,
+                                batch_id=batch_id, limit_key=limit_key, older_than=older_than,
+                                newer_than=newer_than, meta=meta, before_id=cursor,
+                                limit=limit + 1)
         return prepared(m.JobPage(jobs=[m.JobOut.of(job) for job in jobs[:limit]],
                                   next_cursor=next_cursor(jobs, limit)))
 
@@ -164,9 +184,16 @@ def _job_routes(router: APIRouter, corral: Corral) -> None:
         return m.BulkOut.of(corral.delete_many(body.ids, dry_run=body.dry_run,
                                                **_filters(body)))
 
-    @router.post("/jobs/reset-stuck", response_model=m.ResetOut, tags=["bulk"])
+    @router.post("/jobs/reset-stuck", response_model=m.ResetOut, tags=["bulk"],
+                 response_model_exclude_none=True)
     def reset_stuck(older_than: Annotated[str, Query(description="30m, 2h, seconds")],
-                    reason: str | None = None) -> m.ResetOut:
+                    reason: str | None = None, dry_run: bool = False) -> m.ResetOut:
+        """Jobs running longer than ``older_than``: dead workers' fail, the others are
+        cancelled. ``dry_run=true`` lists which would, and changes nothing."""
+        if dry_run:
+            would = corral.reset_stuck(older_than, reason=reason, dry_run=True)
+            return m.ResetOut(reset_count=would.count, job_ids=would.job_ids, dry_run=True,
+                              failed=would.failed, cancelled=would.cancelled)
         ids = corral.reset_stuck(older_than, reason=reason)
         return m.ResetOut(reset_count=len(ids), job_ids=ids)
 
@@ -178,6 +205,12 @@ def _job_routes(router: APIRouter, corral: Corral) -> None:
     @router.post("/jobs/{job_id}/restart", response_model=m.JobOut, tags=["jobs"])
     def restart(job_id: str, body: m.RestartRequest | None = None) -> m.JobOut:
         return m.JobOut.of(corral.restart(job_id, reason=(body or m.RestartRequest()).reason))
+
+    @router.post("/jobs/{job_id}/run-now", response_model=m.JobOut, tags=["jobs"])
+    def run_now(job_id: str) -> m.JobOut:
+        """A scheduled job (delay, cron, retry backoff) due at once: ``queued`` with
+        ``run_at`` now, workers woken. 409 ``JobNotScheduled`` for any other state."""
+        return m.JobOut.of(corral.run_now(job_id))
 
     @router.delete("/jobs/{job_id}", status_code=204, tags=["jobs"])
     def delete(job_id: str) -> Response:

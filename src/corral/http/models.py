@@ -53,12 +53,17 @@ class Filter(Strict):
     """Which jobs a bulk operation covers: ids and/or a filter (an empty one is refused)."""
 
     ids: list[str] | None = Field(default=None, max_length=100_000)
-    status: list[str] | None = None
+    status: str | list[str] | None = Field(
+        default=None, description='one status or a list: "running" or ["queued", "running"]')
     queue: str | None = None
     task: str | None = None
     batch_id: str | None = None
     limit_key: str | None = None
     older_than: str | None = Field(default=None, description="a duration: 30, 10m, 2h, 7d")
+    newer_than: str | None = Field(default=None, description="a duration: 30, 10m, 2h, 7d")
+    meta: dict[str, JSONValue] | None = Field(
+        default=None, description='meta labels, top-level keys equal to these scalar values: '
+                                  '{"crawl_job_id": 5}')
     dry_run: bool = False
 
 
@@ -174,8 +179,13 @@ class BulkOut(BaseModel):
 
 
 class ResetOut(BaseModel):
-    reset_count: int
+    reset_count: int = Field(description="jobs reset (with dry_run: that would be)")
     job_ids: list[str]
+    dry_run: bool = False
+    failed: list[str] | None = Field(
+        default=None, description="dry run: jobs that would fail (WorkerLost: worker dead)")
+    cancelled: list[str] | None = Field(
+        default=None, description="dry run: jobs that would be cancelled (live worker)")
 
 
 class BatchOut(BaseModel):
