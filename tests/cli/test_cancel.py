@@ -7,6 +7,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 
 import corral
+from corral import ids
 from corral.app import default_actor
 from corral.status import JobStatus
 from corral.store import Store
@@ -28,7 +29,7 @@ def test_cancel_a_pending_job_by_prefix_records_reason_and_who(
     result = corral_cli("cancel", job.id[:-8], "--reason", "wrong ticker")
 
     assert result.returncode == 0, result.stderr
-    assert f"{job.id}  ticker  queued → cancelled" in result.stdout
+    assert f"{ids.short(job.id)}  ticker  queued → cancelled" in result.stdout
     cancelled = store.get_job(job.id)
     assert cancelled is not None and cancelled.status == JobStatus.CANCELLED
     assert cancelled.cancel_reason == "wrong ticker"
@@ -45,7 +46,7 @@ def test_cancel_a_running_job_its_worker_stops_it(
     result = corral_cli("cancel", handle.id)
 
     assert result.returncode == 0, result.stderr
-    assert f"{handle.id}  spin  running → cancelling" in result.stdout
+    assert f"{ids.short(handle.id)}  spin  running → cancelling" in result.stdout
     assert handle.wait(timeout=15).status == JobStatus.CANCELLED
     assert is_marked(handle.id, "finally")
 
@@ -56,7 +57,7 @@ def test_cancel_of_a_finished_job_is_a_conflict(store: Store, corral_cli: Run) -
     result = corral_cli("cancel", job.id)
 
     assert result.returncode == 4
-    assert f"{job.id}  noop  refused: completed" in result.stdout
+    assert f"{ids.short(job.id)}  noop  refused: completed" in result.stdout
     assert "already finished" in one_error_line(result)
     assert status_of(store, job.id) == JobStatus.COMPLETED
 
@@ -105,7 +106,8 @@ def test_cancel_all_by_filter_asks_first(store: Store, corral_cli: Run) -> None:
     assert status_of(store, other.id) == JobStatus.QUEUED
 
     dry = corral_cli("cancel", "--all", "--dry-run")
-    assert dry.returncode == 0 and f"{other.id}  noop  would cancel (queued)" in dry.stdout
+    assert dry.returncode == 0
+    assert f"{ids.short(other.id)}  noop  would cancel (queued)" in dry.stdout
     assert status_of(store, other.id) == JobStatus.QUEUED
     unasked = corral_cli("cancel", "--all", "--yes")
     assert unasked.returncode == 0 and "?" not in unasked.stderr

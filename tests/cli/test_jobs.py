@@ -6,6 +6,7 @@ import json
 import os
 
 import corral
+from corral import ids
 from corral.app import default_actor
 from corral.status import JobStatus
 from corral.store import Store
@@ -27,10 +28,10 @@ def test_jobs_list_shows_status_progress_phase_age_and_worker(
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["id", "task", "status", "progress", "phase", "age", "queue",
                                 "worker"]
-    running_row = next(line for line in lines if line.startswith(running.id))
+    running_row = next(line for line in lines if line.startswith(ids.short(running.id)))
     assert running_row.split()[1:3] == ["ticker", "running"]
     assert "50%" in running_row and "digest" in running_row and WORKER in running_row
-    queued_row = next(line for line in lines if line.startswith(queued.id))
+    queued_row = next(line for line in lines if line.startswith(ids.short(queued.id)))
     assert queued_row.split()[1:3] == ["noop", "queued"] and "reports" in queued_row
     assert lines.index(queued_row) < lines.index(running_row)  # newest first
     assert "2 jobs" in result.stdout
@@ -94,9 +95,10 @@ def test_an_ambiguous_prefix_is_refused_with_the_candidates(store: Store,
 
     result = corral_cli("cancel", shared)
 
-    assert result.returncode == 2
+    assert result.returncode == 4  # a conflict: the id names more than one job
     line = one_error_line(result)
-    assert "give more characters" in line and first.id in line and second.id in line
+    assert "give more digits" in line
+    assert ids.short(first.id) in line and ids.short(second.id) in line
     assert all(j.status == JobStatus.QUEUED for j in store.list_jobs(JobFilter(), limit=None))
 
 
@@ -105,6 +107,6 @@ def test_unknown_and_too_short_ids(store: Store, corral_cli: Run) -> None:
     missing = corral_cli("jobs", "show", "0123456789ab")
     assert missing.returncode == 3 and "not found" in one_error_line(missing)
     not_hex = corral_cli("watch", "not-an-id")
-    assert not_hex.returncode == 3 and "not-an-id" in one_error_line(not_hex)
+    assert not_hex.returncode == 2 and "'not-an-id' is not a job id" in one_error_line(not_hex)
     short = corral_cli("jobs", "show", "01a2")
-    assert short.returncode == 2 and "at least 6 characters" in one_error_line(short)
+    assert short.returncode == 2 and "at least 6 hex digits" in one_error_line(short)

@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from corral import ids
 from corral.job import Job
 from corral.status import JobStatus
 from corral.store import Store
@@ -57,7 +58,7 @@ def test_restart_a_failed_job_and_refuse_an_active_one(store: Store, corral_cli:
 
     result = corral_cli("restart", failed.id, "--reason", "fixed the bug")
     assert result.returncode == 0, result.stderr
-    assert f"{failed.id}  noop  failed → queued" in result.stdout
+    assert f"{ids.short(failed.id)}  noop  failed → queued" in result.stdout
     assert store.get_job(failed.id).status == JobStatus.QUEUED  # type: ignore[union-attr]
 
     refused = corral_cli("restart", queued.id)
@@ -96,8 +97,8 @@ def test_delete_finished_jobs_and_refuse_active_ones(store: Store, corral_cli: R
     result = corral_cli("delete", done.id, active.id)
 
     assert result.returncode == 4
-    assert f"{done.id}  noop  deleted" in result.stdout
-    assert f"{active.id}  noop  refused: running" in result.stdout
+    assert f"{ids.short(done.id)}  noop  deleted" in result.stdout
+    assert f"{ids.short(active.id)}  noop  refused: running" in result.stdout
     assert "cancel it first" in one_error_line(result)
     assert store.get_job(done.id) is None and store.get_job(active.id) is not None
 

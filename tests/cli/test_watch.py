@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import corral
+from corral import ids
 from corral.status import JobStatus
 from corral.store import Store
 from tests.cli.conftest import CORRAL, Run, cli_env, one_error_line
@@ -28,11 +29,11 @@ def test_watch_follows_a_running_job_through_its_phases_until_it_completes(
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    seen = [line.split()[3:5] for line in lines if handle.id in line]
+    seen = [line.split()[3:5] for line in lines if ids.short(handle.id) in line]
     assert ["running", "digest"] in seen  # a line per status or phase change
     assert seen.index(["running", "digest"]) < seen.index(["completed", "commit"])
     assert "RY.TO: digest" in result.stdout  # the progress message
-    assert f"{handle.id} completed in" in lines[-1]
+    assert f"{ids.short(handle.id)} completed in" in lines[-1]
     assert '"digested": 40' in lines[-1]  # the result
     assert handle.refresh().status == JobStatus.COMPLETED
 
@@ -42,7 +43,8 @@ def test_watch_exits_1_and_says_why_when_the_job_fails_or_is_cancelled(
     failed = make_job(store, JobStatus.FAILED)
     result = corral_cli("watch", failed.id)
     assert result.returncode == 1
-    assert one_error_line(result).endswith(f"job {failed.id} failed: ValueError: factory")
+    assert one_error_line(result).endswith(
+        f"job {ids.short(failed.id)} failed: ValueError: factory")
 
     queued = make_job(store, JobStatus.QUEUED)
     app.cancel(queued.id, reason="not needed", actor="ops@example")
@@ -63,7 +65,7 @@ def test_watch_a_batch_until_every_job_has_finished(
     assert result.returncode == 0, result.stderr
     assert f"batch {batch.id} completed: 3 completed" in result.stdout
     for job in batch.jobs:
-        assert f"{job.id}  ticker  completed" in result.stdout
+        assert f"{ids.short(job.id)}  ticker  completed" in result.stdout
     missing = corral_cli("watch", "--batch", "no-such-batch")
     assert missing.returncode == 3 and "batch no-such-batch not found" in one_error_line(missing)
 
@@ -88,7 +90,7 @@ def test_ctrl_c_stops_watching_and_leaves_the_job_running(
                                stderr=subprocess.PIPE, text=True)
     assert watcher.stdout is not None
     first = watcher.stdout.readline()  # the watcher has read the job: it is watching
-    assert job.id in first and "running" in first
+    assert ids.short(job.id) in first and "running" in first
 
     watcher.send_signal(signal.SIGINT)
     out, err = watcher.communicate(timeout=30)

@@ -14,6 +14,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
+from corral import ids
 from corral.app import Corral
 from corral.cli.render import STATUS_STYLE
 from corral.job import Job
@@ -86,7 +87,7 @@ def _first_round(app: Corral, articles: int) -> None:
     events = [e for e in victim.events() if e.kind == "cancelled"]
     if events:
         data = events[-1].data
-        typer.echo(f"{victim.id} cancelled in phase {data.get('was_in_phase')!r} "
+        typer.echo(f"{ids.short(victim.id)} cancelled in phase {data.get('was_in_phase')!r} "
                    f"{data.get('latency_ms')} ms after the request; "
                    f"partial result kept: {victim.job.result}")
 
@@ -99,7 +100,7 @@ def _table(jobs: list[Job]) -> Table:
         ratio = job.progress.ratio
         bar = "" if ratio is None else f"{'█' * int(ratio * 20):<20} {ratio:4.0%}"
         style = STATUS_STYLE[job.status]
-        table.add_row(job.id[-8:], job.task, ", ".join(map(str, job.args)),
+        table.add_row(ids.short(job.id), job.task, ", ".join(map(str, job.args)),
                       f"[{style}]{job.status}[/]", job.phase or "", bar,
                       job.progress.message or "")
     return table

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from corral.app import Corral
-from corral.cli import ids, render
+from corral.cli import render
 from corral.cli import selection as sel
 from corral.cli.session import DEFAULT_DB, AsJson, Db, read
 from corral.job import Job, JobEvent
@@ -36,13 +36,15 @@ def list_jobs(
 
 @jobs.command("show")
 def show_job(
-    job_id: Annotated[str, typer.Argument(help="Job id, or a unique prefix (6+ chars).")],
+    job_id: Annotated[str, typer.Argument(
+        help="Job id: the full id, the short id (last 12 digits) or a unique prefix or "
+             "suffix (6+ digits).")],
     db: Db = DEFAULT_DB,
     as_json: AsJson = False,
 ) -> None:
     """One job: every field, and its audit trail (who did what, when, why)."""
     def fetch(app: Corral) -> tuple[Job, list[JobEvent]]:
-        job = app.get_job(ids.resolve(app, job_id))
+        job = app.get_job(app.resolve_id(job_id))
         return job, app.job_events(job.id)
 
     read(db, as_json, fetch, lambda found: render.job_detail(*found),

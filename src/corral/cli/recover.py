@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from corral import ids
 from corral.app import Corral
 from corral.bulk import BulkResult
 from corral.cli import render
@@ -45,5 +46,6 @@ def reset_stuck(
             render.json({"reset_count": len(reset), "job_ids": reset, "jobs": jobs})
             return
         for job in jobs:
-            render.info(f"{job.id}  {job.task}  {job.display_status}  (worker {job.worker_id})")
+            render.info(f"{ids.short(job.id)}  {job.task}  {job.display_status}  "
+                        f"(worker {job.worker_id})")
         render.info(f"{len(reset)} job(s) running longer than {older_than} reset")

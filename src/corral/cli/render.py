@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextC
 from rich.table import Table
 from rich.text import Text
 
+from corral import ids
 from corral.batch import Batch
 from corral.bulk import BulkResult
 from corral.job import Job, JobEvent
@@ -123,14 +124,15 @@ def _compact(value: Any) -> str:
 
 
 def jobs_table(jobs: Sequence[Job], *, limit: int | None = None) -> None:
-    """Full ids (to copy); on a narrow terminal the last columns give way (worker, then
+    """Short ids (the last 12 digits: every command takes them back); on a narrow
+    terminal the last columns give way (worker, then
     queue...) and the task name is shortened."""
     if not jobs:
         info("no jobs match")
         return
     now = datetime.now(UTC)
     columns = ("id", "task", "status", "progress", "phase", "age", "queue", "worker")
-    rows = [(job.id, escape(job.task), status_text(job), progress_text(job, 6),
+    rows = [(ids.short(job.id), escape(job.task), status_text(job), progress_text(job, 6),
              escape(job.phase or ""), ago(job.created_at, now), escape(job.queue),
              escape(job.worker_id or "")) for job in jobs]
     widths = [max(len(column), *(Text.from_markup(row[i]).cell_len for row in rows))
@@ -163,7 +165,7 @@ def job_detail(job: Job, events: Sequence[JobEvent]) -> None:
     def at(moment: datetime | None) -> str | None:
         return f"{moment:%Y-%m-%d %H:%M:%S} UTC ({ago(moment, now)} ago)" if moment else None
 
-    row("id", job.id)
+    row("id", f"{job.id} (short {ids.short(job.id)})")
     row("task", job.task)
     row("status", status_text(job))
     row("args", _compact(job.args) if job.args else None)
@@ -207,7 +209,8 @@ def events_table(events: Sequence[JobEvent]) -> Table:
 
 
 def enqueued(job: Job) -> None:
-    info(f"enqueued {job.id} ({job.task} on {job.queue}, {job.status})")
+    info(f"enqueued {ids.short(job.id)} ({job.task} on {job.queue}, {job.status}); "
+         f"full id {job.id}")
 
 
 # -- bulk actions -------------------------------------------------------------------------
@@ -228,7 +231,7 @@ def bulk_report(result: BulkResult, before: Sequence[Job], after: Sequence[Job])
             line = f"[red]refused[/]: {result.refused[job.id]}"
         else:
             line = "gone meanwhile"
-        console.print(f"{job.id}  {escape(job.task)}  {line}", highlight=False)
+        console.print(f"{ids.short(job.id)}  {escape(job.task)}  {line}", highlight=False)
     verb = {"cancel": "cancelled", "restart": "restarted", "delete": "deleted"}[result.action]
     summary = (f"{len(result.matched)} job(s) would be {verb} (dry run)" if result.dry_run
                else f"{len(result.done)} job(s) {verb}")
@@ -282,7 +285,8 @@ def workers_table(workers: Sequence[tuple[WorkerRecord, list[Job]]]) -> None:
     now = datetime.now(UTC)
     for worker, jobs in workers:
         style = "green" if worker.state == "running" else "red"
-        held = Group(*(f"{job.id} {escape(job.task)} {status_text(job)}" for job in jobs))
+        held = Group(*(f"{ids.short(job.id)} {escape(job.task)} {status_text(job)}"
+                       for job in jobs))
         table.add_row(escape(worker.id), f"[{style}]{worker.state}[/]", escape(worker.host),
                       str(worker.pid), escape(",".join(worker.queues)),
                       f"{len(jobs)}/{worker.concurrency}", f"{ago(worker.last_seen, now)} ago",
@@ -325,7 +329,7 @@ class Board:
         for job in jobs:
             ratio = job.progress.ratio
             completed = 1.0 if job.status == JobStatus.COMPLETED else (ratio or 0.0)
-            self._row(job.id, f"{job.id[:13]} {escape(job.task)}", completed,
+            self._row(job.id, f"{ids.short(job.id)} {escape(job.task)}", completed,
                       None if ratio is None and job.status.is_active else 1.0,
                       status_text(job), escape(job.phase or ""),
                       escape(job.progress.message or ""))
@@ -349,7 +353,7 @@ class Board:
         progress = job.progress
         amount = (f"{progress.current:g}/{progress.total:g}" if progress.total
                   else f"{progress.current:g}" if progress.current else "")
-        parts = [f"{datetime.now(UTC):%H:%M:%S}", job.id, job.task, status_text(job),
+        parts = [f"{datetime.now(UTC):%H:%M:%S}", ids.short(job.id), job.task, status_text(job),
                  escape(job.phase or ""), amount, escape(progress.message or "")]
         console.print("  ".join(p for p in parts if p), highlight=False)
 
@@ -359,4 +363,5 @@ def outcome(job: Job) -> None:
     took = (duration((job.finished_at - job.started_at).total_seconds())
             if job.finished_at and job.started_at else "?")
     result = "" if job.result is None else f": {_compact(job.result)}"
-    console.print(f"{job.id} {status_text(job)} in {took}{escape(result)}", highlight=False)
+    console.print(f"{ids.short(job.id)} {status_text(job)} in {took}{escape(result)}",
+                  highlight=False)

@@ -19,14 +19,15 @@ import typer
 from corral import errors
 from corral.app import Corral
 from corral.bulk import BulkResult
-from corral.cli import ids, render
+from corral.cli import render
 from corral.cli.session import DEFAULT_DB, AsJson, Db, opened
 from corral.job import Job
 from corral.status import JobStatus
 from corral.store.base import JobFilter
 
 Ids = Annotated[list[str] | None, typer.Argument(
-    help="Job ids, or unique prefixes of 6+ characters.", show_default=False)]
+    help="Job ids: full, short (last 12 digits), or unique prefixes or suffixes "
+         "(6+ digits).", show_default=False)]
 Status = Annotated[list[str] | None, typer.Option(
     "--status", "-s", help="Only jobs in this status (repeat, or comma-separate).")]
 Queue = Annotated[str | None, typer.Option("--queue", "-q", help="Only jobs of this queue.")]
@@ -111,7 +112,8 @@ def select(app: Corral, prefixes: Sequence[str] | None, filters: Filters, everyt
     """The jobs named, and whether to confirm first (for ``--all`` and filters: the user
     has not seen the list; ids and a lone ``--batch`` name their targets)."""
     if prefixes:
-        named = ids.resolve_all(app, prefixes)
+        # every id resolved before anything is done; a job named twice is acted on once
+        named = list(dict.fromkeys(app.resolve_id(prefix) for prefix in prefixes))
         return app.store.list_jobs(JobFilter(ids=tuple(named)), limit=None), False
     lone_batch = filters == Filters(batch_id=filters.batch_id) and not everything
     return filters.jobs(app, default_status), not lone_batch

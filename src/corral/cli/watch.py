@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
-from corral import errors
+from corral import errors, ids
 from corral.app import Corral
-from corral.cli import ids, render
+from corral.cli import render
 from corral.cli.session import DEFAULT_DB, Db, opened
 from corral.job import Job
 from corral.status import JobStatus
@@ -27,7 +27,8 @@ class NotCompleted(errors.CorralError):
 
 def watch(
     job_id: Annotated[str | None, typer.Argument(
-        help="Job id, or a unique prefix (6+ chars).", show_default=False)] = None,
+        help="Job id: the full id, the short id (last 12 digits) or a unique prefix or "
+             "suffix (6+ digits).", show_default=False)] = None,
     batch: Annotated[str | None, typer.Option("--batch", "-b", help="Watch a batch.")] = None,
     interval: Annotated[float, typer.Option(
         "--interval", min=0.05, help="Seconds between reads of the store.")] = 0.2,
@@ -46,7 +47,7 @@ def watch(
             if batch is not None:
                 _watch_batch(app, batch, interval)
             else:
-                _watch_job(app, ids.resolve(app, job_id or ""), interval)
+                _watch_job(app, app.resolve_id(job_id or ""), interval)
         except KeyboardInterrupt:
             render.info("stopped watching; the job goes on (corral cancel to stop it)")
             raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -85,7 +86,7 @@ def _ending(job: Job) -> str:
     """How a job that did not complete ended, in one line."""
     if job.status == JobStatus.CANCELLED:
         where = f" in phase {job.phase}" if job.phase else ""
-        return (f"job {job.id} cancelled{where} by {job.cancelled_by or 'the system'}: "
+        return (f"job {ids.short(job.id)} cancelled{where} by {job.cancelled_by or 'the system'}: "
                 f"{job.cancel_reason or 'no reason given'}")
     error = f"{job.error.type}: {job.error.message}" if job.error else "no error recorded"
-    return f"job {job.id} failed: {error}"
+    return f"job {ids.short(job.id)} failed: {error}"
