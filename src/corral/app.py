@@ -476,3 +476,17 @@ class Corral:
         if not change.changed:
             raise errors.JobNotRestartable(job_id, change.to_status.value)
         return self.get_job(job_id)
+
+    def run_now(self, job_id: str, *, actor: str | None = None) -> Job:
+        """Make a ``scheduled`` job (delayed, cron, retry backoff) due at once: it becomes
+        ``queued`` with ``run_at`` now and the workers of its queue are woken; the trail
+        says who (``run_now``). Raises ``JobNotFound``, or ``JobNotScheduled`` (with
+        ``status``) for a job in any other state, which is left as it is."""
+        _texts(job_id=job_id, actor=actor)
+        changes = self.store.run_now([job_id], actor=actor or default_actor())
+        if not changes:
+            raise errors.JobNotFound(job_id)
+        change = changes[0]
+        if not change.changed:
+            raise errors.JobNotScheduled(job_id, change.to_status.value)
+        return self.get_job(job_id)

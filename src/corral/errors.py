@@ -9,6 +9,7 @@
     ├── AmbiguousId              (job_id, candidates) a short id naming several jobs
     ├── JobAlreadyFinished       (job_id, status) cancel of a terminal job
     ├── JobNotRestartable        (job_id, status) restart of a job not failed/cancelled
+    ├── JobNotScheduled          (job_id, status) run-now of a job that is not scheduled
     ├── BatchNotFound            (batch_id)
     ├── JobActive                (job_id, status) delete of a job that has not finished
     ├── StoreError               the store cannot be opened or reached
@@ -107,6 +108,15 @@ class JobNotRestartable(CorralError):
 
     def __init__(self, job_id: str, status: str) -> None:
         super().__init__(f"job {job_id} is {status}; only failed or cancelled jobs restart",
+                         job_id=job_id, status=status)
+
+
+class JobNotScheduled(CorralError):
+    """Only a scheduled job (delayed, cron, retry backoff) can be run now: a queued one is
+    due already, a running or finished one has started."""
+
+    def __init__(self, job_id: str, status: str) -> None:
+        super().__init__(f"job {job_id} is {status}; only a scheduled job can run now",
                          job_id=job_id, status=status)
 
 

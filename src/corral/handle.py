@@ -83,5 +83,10 @@ class JobHandle:
         self.job = self.app.restart(self.id, reason=reason, actor=actor)
         return self.job
 
+    def run_now(self, *, actor: str | None = None) -> Job:
+        """A scheduled job due at once (``Corral.run_now``)."""
+        self.job = self.app.run_now(self.id, actor=actor)
+        return self.job
+
     def events(self) -> list[JobEvent]:
         return self.app.job_events(self.id)

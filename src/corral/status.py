@@ -51,7 +51,7 @@ TRANSITIONS: frozenset[tuple[JobStatus | None, JobStatus]] = frozenset(
     {
         (None, S.QUEUED),  # enqueued
         (None, S.SCHEDULED),  # enqueued with run_at in the future
-        (S.SCHEDULED, S.QUEUED),  # run_at reached
+        (S.SCHEDULED, S.QUEUED),  # run_at reached, or run now (run_at set to now)
         (S.QUEUED, S.RUNNING),  # claimed
         (S.RUNNING, S.COMPLETED),
         (S.RUNNING, S.FAILED),  # error, no attempts left

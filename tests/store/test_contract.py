@@ -358,7 +358,10 @@ def test_the_stores_make_exactly_the_moves_of_the_state_machine(store: Store) ->
     orphan = make_job(store, S.RUNNING, worker="doomed", max_attempts=2)
     store.reap(lease=0, actor="reaper")
     store.restart_jobs([jobs[1].id, jobs[2].id], actor="ops", reason="again")
-    jobs += [scheduled, soon, forced, forced_late, stopped, too_late_ok, too_late_err, orphan]
+    (made_due,) = store.enqueue_jobs([new_job(run_at=future)])
+    store.run_now([made_due.id], actor="ops")
+    jobs += [scheduled, soon, forced, forced_late, stopped, too_late_ok, too_late_err, orphan,
+             made_due]
     for job in jobs:
         seen |= {(e.from_status, e.to_status) for e in store.job_events(job.id)
                  if e.to_status is not None}
@@ -415,3 +418,47 @@ def test_text_with_a_nul_character_is_stored_or_refused_as_bad_input(store: Stor
             store.list_jobs(where)
     else:
         assert store.list_jobs(where) == []
+
+
+def test_run_now_makes_a_scheduled_job_due_at_once_with_its_trail_row(store: Store) -> None:
+    future = datetime.now(UTC) + timedelta(hours=1)
+    (delayed,) = store.enqueue_jobs([new_job(run_at=future)])
+    backoff = make_job(store, S.RUNNING, max_attempts=3)
+    store.finish_jobs([Outcome.retry(backoff.id, WORKER, 1, JobError("E", "m"), at=future)])
+    assert statuses(store, delayed.id, backoff.id) == [S.SCHEDULED, S.SCHEDULED]
+    changes = store.run_now([delayed.id, backoff.id, "no-such-job"], actor="ops")
+    assert {(c.job_id, c.from_status, c.to_status) for c in changes} == {
+        (delayed.id, S.SCHEDULED, S.QUEUED), (backoff.id, S.SCHEDULED, S.QUEUED)}
+    for job_id in (delayed.id, backoff.id):
+        job = store.get_job(job_id)
+        assert job.status == S.QUEUED and job.run_at <= datetime.now(UTC)
+        event = store.job_events(job_id)[-1]
+        assert (event.kind, event.actor, event.from_status, event.to_status) == (
+            "run_now", "ops", S.SCHEDULED, S.QUEUED)
+        assert_trail_follows_state_machine(store, job_id)
+    claimed = {job.id for job in store.claim_jobs(WORKER, ["default"], 5)}
+    assert claimed == {delayed.id, backoff.id}
+
+
+@pytest.mark.parametrize("status", [S.QUEUED, S.RUNNING, S.CANCELLING, S.COMPLETED,
+                                    S.FAILED, S.CANCELLED])
+def test_run_now_leaves_a_job_that_is_not_scheduled_as_it_is(store: Store,
+                                                              status: JobStatus) -> None:
+    job = make_job(store, status)
+    trail = store.job_events(job.id)
+    (change,) = store.run_now([job.id], actor="ops")
+    assert not change.changed and change.to_status == status
+    assert store.get_job(job.id) == job and store.job_events(job.id) == trail
+
+
+def test_run_now_wakes_the_workers_of_the_queue(store: Store) -> None:
+    (delayed,) = store.enqueue_jobs([new_job(queue="later",
+                                             run_at=datetime.now(UTC) + timedelta(hours=1))])
+    listener = store.open_listener()
+    try:
+        store.register_worker(WorkerInfo("listening", "here", 1, ("later",), 1, "t",
+                                         listener.address))
+        store.run_now([delayed.id], actor="ops")
+        listen_for(listener, lambda n: n.channel == "jobs" and n.queue == "later")
+    finally:
+        listener.close()

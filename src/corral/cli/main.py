@@ -18,6 +18,7 @@ from corral.cli import (
     queues,
     recover,
     render,
+    run_now,
     selection,
     serve,
     watch,
@@ -35,6 +36,7 @@ EXIT_CODES: dict[type[errors.CorralError], int] = {
     errors.AmbiguousId: EXIT_CONFLICT,
     errors.JobAlreadyFinished: EXIT_CONFLICT,
     errors.JobNotRestartable: EXIT_CONFLICT,
+    errors.JobNotScheduled: EXIT_CONFLICT,
     errors.BatchNotFound: EXIT_NOT_FOUND,
     errors.JobActive: EXIT_CONFLICT,
     errors.StoreError: EXIT_ERROR,
@@ -55,6 +57,7 @@ cli.command()(watch.watch)
 cli.command()(cancel.cancel)
 cli.command()(recover.restart)
 cli.command("reset-stuck")(recover.reset_stuck)
+cli.command("run-now")(run_now.run_now)
 cli.command()(delete.delete)
 cli.add_typer(queues.queues)
 cli.command()(overview.stats)

@@ -19,9 +19,12 @@ MAX_BODY = 16 * 1024 * 1024  # bytes; a batch of 10,000 jobs fits
 
 STATUS: dict[type[errors.CorralError], int] = {
     errors.JobNotFound: 404,
+    errors.InvalidJobId: 422,
+    errors.AmbiguousId: 409,
     errors.BatchNotFound: 404,
     errors.JobAlreadyFinished: 409,
     errors.JobNotRestartable: 409,
+    errors.JobNotScheduled: 409,
     errors.JobActive: 409,
     errors.UnknownTask: 422,
     errors.InvalidArguments: 422,
@@ -54,6 +57,13 @@ def _status_of(exc: errors.CorralError) -> int:
     return 400
 
 
+def _plain(value: Any) -> bool:
+    """A context field the body can carry: a scalar, or a list of strings (the
+    ``candidates`` of ``AmbiguousId``)."""
+    return isinstance(value, str | int | float | bool | None) or (
+        isinstance(value, list) and all(isinstance(item, str) for item in value))
+
+
 def install_problem_handlers(api: FastAPI) -> None:
     @api.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem) -> JSONResponse:
@@ -61,8 +71,7 @@ def install_problem_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(errors.CorralError)
     async def on_corral_error(request: Request, exc: errors.CorralError) -> JSONResponse:
-        context = {k: v for k, v in exc.context.items()
-                   if isinstance(v, str | int | float | bool | None)}
+        context = {k: v for k, v in exc.context.items() if _plain(v)}
         return problem(_status_of(exc), type(exc).__name__, exc.message, context)
 
     @api.exception_handler(RequestValidationError)

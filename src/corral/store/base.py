@@ -298,6 +298,13 @@ class Store(Protocol):
         (``attempt`` keeps counting, so old executions stay fenced). Other jobs are reported
         unchanged; unknown ids are absent. Wakes workers on the jobs' queues."""
 
+    def run_now(self, ids: Sequence[str], *, actor: str | None) -> list[StatusChange]:
+        """``scheduled -> queued`` with ``run_at`` now, in one guarded statement: a delayed,
+        cron or backoff job becomes due at once (a ``run_now`` trail row each), and the
+        workers of its queue are woken as by an enqueue. Other jobs are reported
+        unchanged (a job promoted or cancelled meanwhile loses the race cleanly); unknown
+        ids are absent."""
+
     def release_jobs(self, worker_id: str, ids: Sequence[str], *, reason: str) -> list[str]:
         """``running -> queued`` for jobs ``worker_id`` holds and is giving back (shutdown);
         the attempt is not counted. Returns the ids released."""

@@ -270,6 +270,12 @@ SET status = 'queued', attempt_offset = attempt, run_at = now(), finished_at = N
 WHERE id = ANY(%(ids)s) AND status IN ('failed', 'cancelled')
 RETURNING id, status, queue;
 
+-- name: run_now
+-- scheduled -> queued, due now, for the jobs in a list of ids.
+UPDATE jobs SET status = 'queued', run_at = now()
+WHERE id = ANY(%(ids)s) AND status = 'scheduled'
+RETURNING id, queue;
+
 -- name: release_jobs
 -- running -> queued for a worker shutting down; the attempt is not spent. (A cancelling
 -- job is not handed back: the worker records it cancelled.)

@@ -393,6 +393,22 @@ class PostgresStore:
         ]
 
     @reconnecting
+    def run_now(self, ids: Sequence[str], *, actor: str | None) -> list[base.StatusChange]:
+        if not ids:
+            return []
+        with self._write() as conn:
+            before = self._lock_rows(conn, ids)
+            rows = conn.execute(Q["run_now"], {"ids": list(before)}).fetchall()
+            self._events(conn, [trail.event(row["id"], "run_now", actor=actor,
+                                            from_status="scheduled", to_status="queued")
+                                for row in rows])
+            self._notify_queues(conn, {row["queue"] for row in rows})
+        due = {row["id"] for row in rows}
+        return [base.StatusChange(job_id, JobStatus(row["status"]),
+                                  JobStatus.QUEUED if job_id in due else JobStatus(row["status"]))
+                for job_id, row in before.items()]
+
+    @reconnecting
     def release_jobs(self, worker_id: str, ids: Sequence[str], *, reason: str) -> list[str]:
         if not ids:
             return []

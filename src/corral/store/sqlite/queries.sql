@@ -393,6 +393,12 @@ SET status = 'queued', attempt_offset = attempt, run_at = :now, finished_at = NU
 WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('failed', 'cancelled')
 RETURNING id, status;
 
+-- name: run_now
+-- scheduled -> queued, due now, for the jobs in a JSON array of ids.
+UPDATE jobs SET status = 'queued', run_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'scheduled'
+RETURNING id, queue;
+
 -- name: release_jobs
 -- running -> queued for a worker shutting down; the attempt is not spent. (A cancelling
 -- job is not handed back: the worker records it cancelled.)

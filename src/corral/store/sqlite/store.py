@@ -406,6 +406,23 @@ class SQLiteStore:
             for job_id, row in before.items()
         ]
 
+    def run_now(self, ids: Sequence[str], *, actor: str | None) -> list[base.StatusChange]:
+        if not ids:
+            return []
+        id_list = json.dumps(list(dict.fromkeys(ids)))
+        with self._write() as tx:
+            before = {row["id"]: row for row in tx.conn.execute(Q["statuses_of"],
+                                                                 {"ids": id_list})}
+            rows = tx.conn.execute(Q["run_now"], {"ids": id_list, "now": tx.now}).fetchall()
+            tx.add_events([trail.event(row["id"], "run_now", actor=actor,
+                                       from_status="scheduled", to_status="queued")
+                           for row in rows])
+            self._ring_queues(tx, {row["queue"] for row in rows})
+        due = {row["id"] for row in rows}
+        return [base.StatusChange(job_id, JobStatus(row["status"]),
+                                  JobStatus.QUEUED if job_id in due else JobStatus(row["status"]))
+                for job_id, row in before.items()]
+
     def release_jobs(self, worker_id: str, ids: Sequence[str], *, reason: str) -> list[str]:
         if not ids:
             return []
