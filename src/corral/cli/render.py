@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from corral import ids
+from corral.app import worker_counts
 from corral.batch import Batch
 from corral.bulk import BulkResult
 from corral.job import Job, JobEvent
@@ -251,7 +252,7 @@ def bulk_json(result: BulkResult, after: Sequence[Job]) -> None:
 
 def queues_table(queues: Sequence[QueueInfo]) -> None:
     if not queues:
-        info("no queues yet (a queue appears with its first job or rule)")
+        info("no queues yet (a queue appears with its first job, worker or rule)")
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("queue", "limit", "state", "queued", "scheduled", "running"):
@@ -270,7 +271,7 @@ def stats(data: dict[str, Any]) -> None:
     workers = data["workers"]
     console.print(f"stalled {data['stalled']}  finished in the last minute "
                   f"{data['finished_last_minute']}  workers alive {workers['alive']}, "
-                  f"dead {workers['dead']}", highlight=False)
+                  f"stopped {workers['stopped']}, dead {workers['dead']}", highlight=False)
     queues_table([QueueInfo(name, q["concurrency"], q["paused"], q["queued"], q["scheduled"],
                             q["running"]) for name, q in data["queues"].items()])
 
@@ -284,7 +285,7 @@ def workers_table(workers: Sequence[tuple[WorkerRecord, list[Job]]]) -> None:
         table.add_column(column)
     now = datetime.now(UTC)
     for worker, jobs in workers:
-        style = "green" if worker.state == "running" else "red"
+        style = WORKER_STYLE.get(worker.state, "red")
         held = Group(*(f"{ids.short(job.id)} {escape(job.task)} {status_text(job)}"
                        for job in jobs))
         table.add_row(escape(worker.id), f"[{style}]{worker.state}[/]", escape(worker.host),
@@ -292,6 +293,13 @@ def workers_table(workers: Sequence[tuple[WorkerRecord, list[Job]]]) -> None:
                       f"{len(jobs)}/{worker.concurrency}", f"{ago(worker.last_seen, now)} ago",
                       held)
     console.print(table)
+    counts = worker_counts(worker.state for worker, _ in workers)
+    console.print(f"alive {counts['alive']}, stopped {counts['stopped']}, "
+                  f"dead {counts['dead']}", highlight=False)
+
+
+WORKER_STYLE = {"running": "green", "stopped": "dim", "dead": "red"}
+"""A worker that stopped cleanly is not an alarm; a dead one is."""
 
 
 # -- watching -----------------------------------------------------------------------------
