@@ -196,7 +196,7 @@ def test_long_poll_returns_on_change_or_after_its_timeout(
     changed = client.get(f"/api/v1/jobs/{job_id}/poll",
                          params={"current_status": "queued", "timeout": 5})
     assert changed.json()["status"] == "cancelled"
-    assert client.get("/api/v1/jobs/nope/poll").status_code == 404
+    assert client.get("/api/v1/jobs/0123456789ab/poll").status_code == 404
     assert client.get(f"/api/v1/jobs/{job_id}/poll", params={"timeout": 999}).status_code \
         == 422
 

@@ -91,7 +91,7 @@ def test_stream_of_a_finished_job_completes_at_once(api: tuple[str, Any],
 
 def test_stream_of_an_unknown_job_is_a_404_before_streaming(api: tuple[str, Any]) -> None:
     base, _ = api
-    response = httpx.get(f"{base}/jobs/nope/stream")
+    response = httpx.get(f"{base}/jobs/0123456789ab/stream")
     assert response.status_code == 404
     assert response.json()["error"] == "JobNotFound"
     assert httpx.get(f"{base}/batches/nope/stream").json()["error"] == "BatchNotFound"
@@ -180,7 +180,7 @@ def test_long_poll_times_out_with_the_job_unchanged(api: tuple[str, Any],
                          params={"current_status": "queued", "timeout": 0.3})
     assert response.status_code == 200 and response.json()["status"] == "queued"
     assert time.monotonic() - started >= 0.3
-    assert httpx.get(f"{base}/jobs/nope/poll").json()["error"] == "JobNotFound"
+    assert httpx.get(f"{base}/jobs/0123456789ab/poll").json()["error"] == "JobNotFound"
     bad = httpx.get(f"{base}/jobs/{job.id}/poll", params={"timeout": "soon"})
     assert bad.status_code == 422 and bad.json()["error"] == "ValidationError"
 

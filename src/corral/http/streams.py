@@ -51,7 +51,9 @@ def _batch_event(kind: str, batch: Batch) -> ServerSentEvent:
 def live_routes(router: APIRouter, corral: Corral, hub: LiveHub) -> None:
     async def job_watch(job_id: str) -> AsyncIterator[tuple[Job, Subscription]]:
         """The job as it is now, and a subscription to its changes; 404 before the
-        response starts if there is no such job."""
+        response starts if there is no such job (``job_id`` as a person gives it: full,
+        short, a unique prefix or suffix)."""
+        job_id = await run_in_threadpool(corral.resolve_id, job_id)
         with hub.subscribe(job_id=job_id) as subscription:
             yield await run_in_threadpool(corral.get_job, job_id), subscription
 
