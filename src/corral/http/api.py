@@ -163,11 +163,14 @@ def _job_routes(router: APIRouter, corral: Corral) -> None:
 
     @router.get("/jobs/{job_id}", response_model=m.JobOut, tags=["jobs"])
     def get_job(job_id: str) -> Response:
-        return prepared(m.JobOut.of(corral.get_job(job_id)))
+        """One job, by its full id (no extra query), its short id (the last 12 hex
+        digits) or a unique prefix or suffix of 6+ digits: 409 ``AmbiguousId`` with the
+        ``candidates`` when it names several, 422 ``InvalidJobId`` when it names none."""
+        return prepared(m.JobOut.of(corral.get_job(corral.resolve_id(job_id))))
 
     @router.get("/jobs/{job_id}/events", response_model=list[m.EventOut], tags=["jobs"])
     def job_events(job_id: str) -> list[m.EventOut]:
-        return [m.EventOut.of(event) for event in corral.job_events(job_id)]
+        return [m.EventOut.of(event) for event in corral.job_events(corral.resolve_id(job_id))]
 
     @router.post("/jobs/cancel", response_model=m.BulkOut, tags=["bulk"])
     def cancel_many(body: m.BulkCancelRequest) -> m.BulkOut:
@@ -200,21 +203,23 @@ def _job_routes(router: APIRouter, corral: Corral) -> None:
     @router.post("/jobs/{job_id}/cancel", response_model=m.JobOut, tags=["jobs"])
     def cancel(job_id: str, body: m.CancelRequest | None = None) -> m.JobOut:
         body = body or m.CancelRequest()
-        return m.JobOut.of(corral.cancel(job_id, reason=body.reason, force=body.force))
+        return m.JobOut.of(corral.cancel(corral.resolve_id(job_id), reason=body.reason,
+                                         force=body.force))
 
     @router.post("/jobs/{job_id}/restart", response_model=m.JobOut, tags=["jobs"])
     def restart(job_id: str, body: m.RestartRequest | None = None) -> m.JobOut:
-        return m.JobOut.of(corral.restart(job_id, reason=(body or m.RestartRequest()).reason))
+        return m.JobOut.of(corral.restart(corral.resolve_id(job_id),
+                                          reason=(body or m.RestartRequest()).reason))
 
     @router.post("/jobs/{job_id}/run-now", response_model=m.JobOut, tags=["jobs"])
     def run_now(job_id: str) -> m.JobOut:
         """A scheduled job (delay, cron, retry backoff) due at once: ``queued`` with
         ``run_at`` now, workers woken. 409 ``JobNotScheduled`` for any other state."""
-        return m.JobOut.of(corral.run_now(job_id))
+        return m.JobOut.of(corral.run_now(corral.resolve_id(job_id)))
 
     @router.delete("/jobs/{job_id}", status_code=204, tags=["jobs"])
     def delete(job_id: str) -> Response:
-        corral.delete(job_id)
+        corral.delete(corral.resolve_id(job_id))
         return Response(status_code=204)
 
 
