@@ -145,10 +145,25 @@ def register(app: corral.Corral) -> SimpleNamespace:
     def boom(message: str = "boom") -> None:
         raise ValueError(message)
 
+    @app.task(name="keyed", limit_key=lambda user, ms=30.0: f"user-{user}", key_limit=2)
+    def keyed(ctx: corral.Context, user: str, ms: float = 30.0) -> None:
+        """``interval`` with the task's own limit key: at most 2 per user at once."""
+        interval(ctx, ms)
+
+    @app.task(name="keyed_badly", limit_key=lambda user: user["id"])
+    def keyed_badly(user: object) -> None:
+        """Its limit_key callable raises (TypeError) on a plain string."""
+
+    @app.task(name="stubborn_quick_grace", cancel_grace="0.3")
+    def stubborn_quick_grace(ctx: corral.Context, seconds: float = 5.0) -> str:
+        """``stubborn`` with its own short cancel_grace (thread: flagged unresponsive)."""
+        return stubborn(ctx, seconds)
+
     return SimpleNamespace(
         noop=noop, record=record, chaos=chaos, survivor=survivor, quick=quick, ticker=ticker,
         spin=spin, async_sleep=async_sleep, shielded=shielded, stubborn=stubborn, boom=boom,
-        interval=interval, span=span, span_retry=span_retry,
+        interval=interval, span=span, span_retry=span_retry, keyed=keyed,
+        keyed_badly=keyed_badly, stubborn_quick_grace=stubborn_quick_grace,
     )
 
 
@@ -181,8 +196,17 @@ def register_isolated(app: corral.Corral) -> SimpleNamespace:
     def isolated_boom() -> None:
         raise KeyError("from the child")
 
+    @app.task(name="isolated_quick_grace", isolation="process", cancel_grace="0.5")
+    def isolated_quick_grace(ctx: corral.Context, seconds: float = 3600.0) -> str:
+        """``isolated_sleep`` with its own cancel_grace, shorter than the worker's."""
+        mark(ctx.job_id, "started", str(os.getpid()))
+        time.sleep(seconds)
+        mark(ctx.job_id, "returned")
+        return "slept"
+
     return SimpleNamespace(isolated_sleep=isolated_sleep, isolated_ticker=isolated_ticker,
-                           isolated_boom=isolated_boom)
+                           isolated_boom=isolated_boom,
+                           isolated_quick_grace=isolated_quick_grace)
 
 
 isolated = register_isolated(app)

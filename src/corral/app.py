@@ -21,7 +21,7 @@ from corral.periodic import Schedule, check_cron
 from corral.status import ACTIVE, JobStatus
 from corral.store import Store, codec, open_store
 from corral.store.base import QueueInfo, WorkerRecord
-from corral.task import Isolation, OnStall, Signature, Task, TaskOptions
+from corral.task import Isolation, LimitKey, OnStall, Signature, Task, TaskOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,6 +118,8 @@ class Corral:
         stall_after: str | float | None = None,
         on_stall: OnStall = "report",
         key_limit: int | None = None,
+        limit_key: LimitKey | None = None,
+        cancel_grace: str | float | None = None,
     ) -> Callable[[F], Task]: ...
 
     def task(
@@ -136,6 +138,8 @@ class Corral:
         stall_after: str | float | None = None,
         on_stall: OnStall = "report",
         key_limit: int | None = None,
+        limit_key: LimitKey | None = None,
+        cancel_grace: str | float | None = None,
     ) -> Task | Callable[[F], Task]:
         """Register a function as a task: ``@app.task`` or ``@app.task(queue=..., ...)``.
 
@@ -143,13 +147,19 @@ class Corral:
         rules apply). ``stall_after``: progress still this long marks the job stalled, and
         cancels it with ``on_stall="cancel"``. Durations take ``30``, ``"500ms"``, ``"10m"``.
         ``key_limit``: default per-key limit of jobs enqueued with a ``limit_key``.
+        ``limit_key``: every job's key, a string or a callable of the task's arguments
+        (without ``ctx``: ``limit_key=lambda ticker: ticker``), applied however the job is
+        enqueued (Python, HTTP or CLI by task name); a per-call ``limit_key`` wins.
+        ``cancel_grace``: this task's time to stop after a cancel before a process-isolated
+        job is killed (a thread-run one flagged unresponsive); default: the worker's.
         """
         options = TaskOptions(
             queue=queue, priority=priority, phases=tuple(phases),
             timeout=_duration(timeout, "timeout"), max_attempts=max_attempts,
             isolation=isolation, retry_on=tuple(retry_on),
             stall_after=_duration(stall_after, "stall_after"), on_stall=on_stall,
-            key_limit=key_limit,
+            key_limit=key_limit, limit_key=limit_key,
+            cancel_grace=_duration(cancel_grace, "cancel_grace"),
         )
 
         def register(function: Callable[..., Any]) -> Task:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,6 +25,9 @@ Isolation = Literal["thread", "process"]
 ISOLATIONS: tuple[str, ...] = ("thread", "process")
 OnStall = Literal["report", "cancel"]
 ON_STALL: tuple[str, ...] = ("report", "cancel")
+LimitKey = str | Callable[..., str]
+"""A task's ``limit_key``: one key for every job, or a callable of the task's arguments
+(without ``ctx``) giving each job its key: ``limit_key=lambda user_id, **_: user_id``."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,11 @@ class TaskOptions:
     on_stall: OnStall = "report"
     key_limit: int | None = None
     """Default per-key limit for jobs given a ``limit_key`` (e.g. 3 running per user)."""
+    limit_key: LimitKey | None = None
+    """Every job's ``limit_key`` unless the call gives one (``.set(limit_key=)``, HTTP)."""
+    cancel_grace: float | None = None
+    """How long this task's jobs get to stop after a cancel before a process-isolated one
+    is killed (a thread-run one flagged unresponsive); None: the worker's setting."""
 
     def __post_init__(self) -> None:
         if self.on_stall not in ON_STALL:
@@ -55,6 +63,12 @@ class TaskOptions:
         if len(set(self.phases)) != len(self.phases):
             raise errors.ConfigError("phases must be unique names")
         _check_limit(self.key_limit, "key_limit")
+        key = self.limit_key
+        if key is not None and not callable(key) and (not isinstance(key, str) or not key):
+            raise errors.ConfigError("limit_key must be a non-empty string or a callable of "
+                                     "the task's arguments")
+        if isinstance(key, str):
+            codec.check_text(key, "limit_key")
 
 
 class Task:
@@ -81,6 +95,26 @@ class Task:
     def enqueue(self, *args: JSON, **kwargs: JSON) -> JobHandle:
         """Enqueue one job with these arguments; per-call options via ``s(...).set(...)``."""
         return self.s(*args, **kwargs).enqueue()
+
+    def limit_key_of(self, args: Sequence[JSON], kwargs: dict[str, JSON]) -> str | None:
+        """The task's own ``limit_key`` for a job with these arguments: the callable called
+        as the task would be (without ``ctx``). A callable that raises or gives no
+        non-empty string is the caller's bad input (``InvalidArguments``): nothing is
+        enqueued, rather than a job that silently escapes its limit."""
+        key = self.options.limit_key
+        if key is None or isinstance(key, str):
+            return key
+        try:
+            value = key(*args, **kwargs)
+        except Exception as exc:
+            raise errors.InvalidArguments(
+                f"limit_key of task {self.name!r} failed on these arguments: "
+                f"{type(exc).__name__}: {exc}", task=self.name) from exc
+        if not isinstance(value, str) or not value:
+            raise errors.InvalidArguments(
+                f"limit_key of task {self.name!r} must give a non-empty string, "
+                f"got {value!r}", task=self.name)
+        return codec.check_text(value, "limit_key")
 
 
 @dataclass(frozen=True)
@@ -150,13 +184,15 @@ class Signature:
         if not isinstance(queue, str) or not queue:
             raise errors.ConfigError("queue must be a non-empty string")
         codec.check_text(queue, "queue")
+        limit_key = (self.limit_key if self.limit_key is not None
+                     else self.task.limit_key_of(args, kwargs))
         return NewJob(
             id=ids.uuid7(), task=self.task.name, args=args, kwargs=kwargs, queue=queue,
             priority=options.priority if self.priority is None else int(self.priority),
             max_attempts=options.max_attempts, run_at=self.run_at, timeout=options.timeout,
             batch_id=batch_id, meta=meta, args_json=args_json, kwargs_json=kwargs_json,
-            meta_json=meta_json, unique_key=self.unique_key, limit_key=self.limit_key,
-            key_limit=(self.key_limit or options.key_limit) if self.limit_key else None,
+            meta_json=meta_json, unique_key=self.unique_key, limit_key=limit_key,
+            key_limit=(self.key_limit or options.key_limit) if limit_key else None,
         )
 
 

@@ -43,6 +43,12 @@ class Execution:
     def job_id(self) -> str:
         return self.job.id
 
+    def cancel_grace(self, default: float) -> float:
+        """How long the job gets to stop after its cancel: its task's ``cancel_grace``,
+        else ``default`` (the worker's setting)."""
+        own = self.task.options.cancel_grace if self.task is not None else None
+        return default if own is None else own
+
     def request_cancel(self, reason: str | None) -> None:
         self.ctx._request_cancel(reason)
 

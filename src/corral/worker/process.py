@@ -2,8 +2,9 @@
 
 A supervisor thread per job starts the child (``spawn``: no inherited locks or threads),
 relays what the child reports to the recorder, and forwards a cancel. A child that has not
-stopped ``cancel_grace`` after its cancel gets SIGTERM, and SIGKILL a second later: this
-is the only way to stop code that never reaches a checkpoint.
+stopped ``cancel_grace`` (its task's, else the worker's) after its cancel gets SIGTERM,
+and SIGKILL a second later: this is the only way to stop code that never reaches a
+checkpoint.
 """
 
 from __future__ import annotations
@@ -85,11 +86,11 @@ class ProcessRunner:
                 self._send(ours, {"t": "cancel", "reason": ctx.cancel_reason})
                 cancel_sent = True
             asked = ctx.cancel_requested_at
-            grace = 0.0 if execution.fenced else self._cancel_grace
+            grace = 0.0 if execution.fenced else execution.cancel_grace(self._cancel_grace)
             if asked is not None and time.monotonic() - asked > grace:
                 if terminated_at is None:
                     logger.warning("job %s did not stop within %gs: terminating its process",
-                                   job.id, self._cancel_grace)
+                                   job.id, grace)
                     process.terminate()
                     terminated_at = time.monotonic()
                 elif time.monotonic() - terminated_at > KILL_AFTER_TERM:

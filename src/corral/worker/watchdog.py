@@ -5,8 +5,8 @@ Every ``INTERVAL`` it looks at each execution once:
 - past its ``timeout``: cancel it; the executor turns that stop into ``JobTimeout``;
 - progress still for its task's ``stall_after``: flag it stalled (and cancel it when the
   task says ``on_stall="cancel"``);
-- cancelled but still running ``cancel_grace`` later: flag it unresponsive (process
-  isolation kills it instead);
+- cancelled but still running ``cancel_grace`` later (its task's, else the worker's): flag
+  it unresponsive (process isolation kills it instead);
 - this worker fenced (``corral.worker.fence``): stop it and hand it back to the queue.
 """
 
@@ -86,10 +86,10 @@ class Watchdog(ServiceThread):
 
     def _check_unresponsive(self, execution: Execution, now: float) -> None:
         asked = execution.ctx.cancel_requested_at
-        if asked is None or execution.unresponsive or now - asked <= self._cancel_grace:
+        grace = execution.cancel_grace(self._cancel_grace)
+        if asked is None or execution.unresponsive or now - asked <= grace:
             return
         execution.unresponsive = True
         job = execution.job
         self._store.mark_unresponsive(job.id, execution.worker_id, job.attempt)
-        logger.warning("job %s ignores its cancel after %gs: unresponsive", job.id,
-                       self._cancel_grace)
+        logger.warning("job %s ignores its cancel after %gs: unresponsive", job.id, grace)
