@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from corral import ids
-from corral.job import Job, NewJob
+from corral.job import JSON, Job, NewJob
 from corral.outcome import Outcome
 from corral.status import JobStatus
 from corral.store import Store
@@ -15,9 +15,10 @@ WORKER = "worker-test"
 
 def new_job(task: str = "noop", *, queue: str = "default", priority: int = 0,
             run_at: datetime | None = None, args: list[object] | None = None,
-            max_attempts: int = 1) -> NewJob:
+            max_attempts: int = 1, meta: dict[str, JSON] | None = None) -> NewJob:
     return NewJob(id=ids.uuid7(), task=task, args=args or [], kwargs={}, queue=queue,
-                  priority=priority, run_at=run_at, max_attempts=max_attempts)
+                  priority=priority, run_at=run_at, max_attempts=max_attempts,
+                  meta=meta or {})
 
 
 def make_job(store: Store, status: JobStatus, *, worker: str = WORKER, **kwargs: object) -> Job:

@@ -23,14 +23,21 @@ def list_jobs(
     task: sel.TaskName = None,
     batch: sel.BatchId = None,
     older_than: sel.OlderThan = None,
+    newer_than: sel.NewerThan = None,
+    meta: sel.Meta = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N.")] = 50,
     db: Db = DEFAULT_DB,
     as_json: AsJson = False,
 ) -> None:
-    """Jobs newest first, with status, progress, phase, age and worker."""
+    """Jobs newest first, with status, progress, phase, age and worker.
+
+    Example: corral jobs list --meta client=Datadog --status running,failed --newer-than 1h
+    """
+    labels = sel.labels(meta)
     read(db, as_json,
          lambda app: app.list_jobs(status=sel.statuses(status), queue=queue, task=task,
-                                   batch_id=batch, older_than=older_than, limit=limit),
+                                   batch_id=batch, older_than=older_than,
+                                   newer_than=newer_than, meta=labels, limit=limit),
          lambda found: render.jobs_table(found, limit=limit))
 
 

@@ -1,7 +1,8 @@
 """Which jobs ``cancel``, ``restart`` and ``delete`` act on, and how they report it.
 
 Jobs are named by ids (unique prefixes), by a batch, or by a filter (``--status``,
-``--queue``, ``--task``, ``--older-than``, or ``--all``). A filter is shown and confirmed
+``--queue``, ``--task``, ``--older-than``, ``--newer-than``, ``--meta KEY=VALUE``, or
+``--all``). A filter is shown and confirmed
 first (``--yes`` skips the question), then exactly the jobs that were shown are handed to
 the set-based operation, which re-checks each one's status: a job that moved meanwhile is
 reported as refused, never forced.
@@ -16,12 +17,12 @@ from typing import Annotated, Any
 
 import typer
 
-from corral import errors
+from corral import bulk, errors
 from corral.app import Corral
 from corral.bulk import BulkResult
 from corral.cli import render
 from corral.cli.session import DEFAULT_DB, AsJson, Db, opened
-from corral.job import Job
+from corral.job import JSON, Job
 from corral.status import JobStatus
 from corral.store.base import JobFilter
 
@@ -35,6 +36,12 @@ TaskName = Annotated[str | None, typer.Option("--task", help="Only jobs of this 
 BatchId = Annotated[str | None, typer.Option("--batch", "-b", help="Only jobs of this batch.")]
 OlderThan = Annotated[str | None, typer.Option(
     "--older-than", help="Only jobs created longer ago than this (90s, 30m, 2h, 7d).")]
+NewerThan = Annotated[str | None, typer.Option(
+    "--newer-than", help="Only jobs created less long ago than this (90s, 30m, 2h, 7d).")]
+Meta = Annotated[list[str] | None, typer.Option(
+    "--meta", metavar="KEY=VALUE",
+    help="Only jobs whose meta has KEY equal to VALUE (repeat for more). A VALUE that "
+         "parses as JSON matches that value: 5 the number, '\"5\"' the string.")]
 Everything = Annotated[bool, typer.Option(
     "--all", help="Every job matching the filters (all of them without filters).")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
@@ -71,6 +78,14 @@ def statuses(values: Sequence[str] | None) -> list[str] | None:
     return names
 
 
+def labels(values: Sequence[str] | None) -> dict[str, JSON] | None:
+    """``--meta k=v --meta k2=v2`` -> ``{k: v, k2: v2}`` (values as JSON when they parse);
+    no ``=``, an empty key or a key given twice is a usage error."""
+    if not values:
+        return None
+    return bulk.meta_labels(bulk.meta_option(value) for value in values)
+
+
 @dataclass(frozen=True)
 class Filters:
     """The filter options of a command, as given."""
@@ -80,6 +95,8 @@ class Filters:
     task: str | None = None
     batch_id: str | None = None
     older_than: str | None = None
+    newer_than: str | None = None
+    meta: list[str] | None = None
 
     def given(self) -> bool:
         return self != Filters()
@@ -94,7 +111,8 @@ class Filters:
             app.get_batch(self.batch_id)  # BatchNotFound rather than "nothing matches"
         return app.list_jobs(status=self.status or list(default_status), queue=self.queue,
                              task=self.task, batch_id=self.batch_id,
-                             older_than=self.older_than, limit=None)
+                             older_than=self.older_than, newer_than=self.newer_than,
+                             meta=labels(self.meta), limit=None)
 
 
 def check_selection(prefixes: Sequence[str] | None, filters: Filters, everything: bool
@@ -104,7 +122,8 @@ def check_selection(prefixes: Sequence[str] | None, filters: Filters, everything
         raise errors.ConfigError("give job ids or a filter, not both")
     if not (prefixes or filters.given() or everything):
         raise errors.ConfigError(
-            "give job ids, a filter (--status, --queue, --task, --batch, --older-than) or --all")
+            "give job ids, a filter (--status, --queue, --task, --batch, --older-than, "
+            "--newer-than, --meta) or --all")
 
 
 def select(app: Corral, prefixes: Sequence[str] | None, filters: Filters, everything: bool,
@@ -151,7 +170,8 @@ def option(name: str, annotation: Any, default: Any = None) -> inspect.Parameter
 
 SELECTING = [option("job_ids", Ids), option("batch", BatchId),
              option("everything", Everything, False), option("status", Status),
-             option("queue", Queue), option("task", TaskName), option("older_than", OlderThan)]
+             option("queue", Queue), option("task", TaskName), option("older_than", OlderThan),
+             option("newer_than", NewerThan), option("meta", Meta)]
 RUNNING = [option("yes", Yes, False), option("dry_run", DryRun, False),
            option("db", Db, DEFAULT_DB), option("as_json", AsJson, False)]
 
@@ -168,9 +188,11 @@ def command(action: str, default_status: Sequence[str], *extra: inspect.Paramete
     def decorate(operation: Operation) -> Callable[..., None]:
         def run(job_ids: list[str] | None, batch: str | None, everything: bool,
                 status: list[str] | None, queue: str | None, task: str | None,
-                older_than: str | None, yes: bool, dry_run: bool, db: str, as_json: bool,
-                **extras: Any) -> None:
-            filters = Filters(statuses(status), queue, task, batch, older_than)
+                older_than: str | None, newer_than: str | None, meta: list[str] | None,
+                yes: bool, dry_run: bool, db: str, as_json: bool, **extras: Any) -> None:
+            filters = Filters(statuses(status), queue, task, batch, older_than, newer_than,
+                              meta)
+            labels(meta)  # a malformed --meta is a usage error before the store is opened
             check_selection(job_ids, filters, everything)
             with opened(db) as app:
                 jobs, confirm = select(app, job_ids, filters, everything, default_status)
