@@ -50,6 +50,8 @@ def test_an_ambiguous_id_lists_the_candidates_as_links(dashboard: Page, server: 
     expect(box).to_contain_text(f"“{prefix}” matches")
     for job_id in ids:
         expect(box.get_by_role("link", name=short(job_id))).to_be_visible()
+        expect(box.locator("li", has_text=short(job_id))).to_contain_text(
+            f"{short(job_id)} noop queued created")
     page_text(dashboard)
     box.get_by_role("link", name=short(ids[1])).click()
     expect(dashboard).to_have_url(re.compile(f"#/jobs/{ids[1]}$"))

@@ -96,21 +96,29 @@ function trail(events) {
         Object.keys(event.data || {}).length ? JSON.stringify(event.data) : "")))));
 }
 
-/** An id that matches several jobs (409 AmbiguousId): each candidate, as a link. */
-function candidates(ref, problem) {
+/**
+ * An id that matches several jobs (409 AmbiguousId): each candidate as a link, with its
+ * task, status and age (`found`: id -> job, for the few candidates the server lists).
+ */
+function candidates(ref, problem, found) {
   const list = Array.isArray(problem.candidates) ? problem.candidates : [];
   return [
-    h("p", {}, `“${ref}” matches ${list.length > 1 ? list.length : "several"} jobs: `,
-      "give more digits, or pick one."),
-    h("ul", {class: "candidates"}, list.map((candidate) => {
-      const id = typeof candidate === "string" ? candidate : candidate && candidate.id;
-      if (!id) return null;
-      const about = typeof candidate === "object"
-        ? [" ", candidate.task || "", " ", candidate.status ? statusBadge(candidate.status) : ""] : [];
+    h("p", {}, `“${ref}” matches more than one job: give more digits, or pick one.`),
+    h("ul", {class: "candidates"}, list.map((id) => {
+      const job = found.get(id);
       return h("li", {}, h("a", {href: `#/jobs/${enc(id)}`, class: "mono", title: id}, shortId(id)),
-        h("span", {class: "muted mono"}, ` ${id}`), about);
+        job ? [" ", job.task, " ", statusBadge(job.status, job.display_status),
+               h("span", {class: "muted"}, " created ", ageCell(job.created_at), " ago")] : null,
+        h("span", {class: "muted mono small-text"}, ` ${id}`));
     })),
   ];
+}
+
+/** The candidates' jobs, to tell them apart (a candidate gone meanwhile is left out). */
+async function candidateJobs(problem) {
+  const ids = Array.isArray(problem.candidates) ? problem.candidates.slice(0, 20) : [];
+  const jobs = await Promise.all(ids.map((id) => api.get(`/jobs/${enc(id)}`).catch(() => null)));
+  return new Map(jobs.filter(Boolean).map((job) => [job.id, job]));
 }
 
 /**
@@ -135,7 +143,9 @@ export function jobPage(view, params, ref) {
     const heading = h("h1", {}, "Job ", h("span", {class: "mono"}, jobId ? shortId(jobId) : ref));
     let says;
     if (problem.kind === "deleted") says = h("p", {class: "muted"}, "This job was deleted.");
-    else if (problem.kind === "ambiguous") says = h("div", {class: "ambiguous"}, candidates(ref, problem.body));
+    else if (problem.kind === "ambiguous") {
+      says = h("div", {class: "ambiguous"}, candidates(ref, problem.body, problem.found));
+    }
     else if (problem.kind === "missing") says = h("p", {class: "muted"}, `No job matches “${ref}”.`);
     else says = h("p", {class: "muted"}, problem.message);
     head.replaceChildren(heading, says);
@@ -181,7 +191,10 @@ export function jobPage(view, params, ref) {
       scheduleRender();
     } catch (error) {
       if (error.status === 404) problem = {kind: jobId ? "deleted" : "missing"};
-      else if (error.status === 409 && !jobId) problem = {kind: "ambiguous", body: error.problem || {}};
+      else if (error.status === 409 && !jobId) {
+        const body = error.problem || {};
+        problem = {kind: "ambiguous", body, found: await candidateJobs(body)};
+      }
       else if (error.status === 422 && !jobId) problem = {kind: "refused", message: error.message};
       else toast(error.message, "error");
       render();
