@@ -40,6 +40,8 @@ from corral.status import JobStatus
 
 TimeDecoder = Callable[[Any], datetime | None]
 JsonDecoder = Callable[[Any], JSON]
+"""A JSON column as stored to its value, checked as a write would have been (raises
+``CorruptRow``): SQLite's ``loads``; PostgreSQL's loaders check as they decode."""
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_JSON_DEPTH = 100
@@ -176,26 +178,43 @@ def check_run_at(run_at: datetime | None) -> datetime | None:
 # -- reading ---------------------------------------------------------------------------
 
 
-def read_json(value: Any, column: str) -> JSON:
-    """A decoded JSON column, checked as a write would have been (NUL aside: older rows
-    may hold it, and it harms no reader)."""
-    if isinstance(value, Unreadable):
-        raise CorruptRow(f"{column}: {value.reason}")
-    problem = _json_problem(value, writing=False)
-    if problem:
-        raise CorruptRow(f"{column}: {problem}")
-    return value
+def read_problem(text: str | bytes, value: Any) -> str | None:
+    """Why ``value``, decoded from the JSON ``text``, is not what a write would have
+    stored (NUL aside: older rows may hold it, and it harms no reader), or None. A C-speed
+    look at the text spares the walk for nearly every row (the walk was 60% of a SQLite
+    ``get_job``)."""
+    if _plainly_fine(text):
+        return None
+    return _json_problem(value, writing=False)
 
 
-def loads(text: Any, column: str = "value") -> JSON:
-    """JSON text (SQLite's columns) decoded and checked."""
+def loads(text: Any) -> JSON:
+    """JSON text (SQLite's columns) decoded and checked; ``CorruptRow`` if it is not."""
     if not isinstance(text, str | bytes):
-        raise CorruptRow(f"{column}: {type(text).__name__} where JSON text belongs")
+        raise CorruptRow(f"{type(text).__name__} where JSON text belongs")
     try:
         value = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise CorruptRow(f"{column}: not JSON ({_short(exc)})") from None
-    return read_json(value, column)
+        raise CorruptRow(f"not JSON ({_short(exc)})") from None
+    problem = read_problem(text, value)
+    if problem:
+        raise CorruptRow(problem)
+    return value
+
+
+_SUSPECT = re.compile(r"\\u[dD][89a-fA-F]|NaN|Infinity|[eE][+-]?\d{3}")
+_SUSPECT_BYTES = re.compile(_SUSPECT.pattern.encode())
+"""In JSON text: a surrogate escape, a non-finite number or a huge exponent (which loads
+as infinity). Text without any, and with fewer brackets than MAX_JSON_DEPTH, cannot hold
+what ``read_problem`` refuses."""
+
+
+def _plainly_fine(text: str | bytes) -> bool:
+    if isinstance(text, str):
+        return (text.count("[") + text.count("{") < MAX_JSON_DEPTH
+                and _SUSPECT.search(text) is None)
+    return (text.count(b"[") + text.count(b"{") < MAX_JSON_DEPTH
+            and _SUSPECT_BYTES.search(text) is None)
 
 
 def _short(exc: BaseException) -> str:
@@ -263,11 +282,10 @@ def _json_column(row: Any, column: str, json_value: JsonDecoder, kind: type | No
         raise CorruptRow(f"{column}: {raw.reason}")
     try:
         value = json_value(raw)
-    except CorruptRow:
-        raise
+    except CorruptRow as exc:
+        raise CorruptRow(f"{column}: {exc.problem}") from None
     except (TypeError, ValueError, RecursionError) as exc:
         raise CorruptRow(f"{column}: not JSON ({_short(exc)})") from None
-    value = read_json(value, column)
     if kind is not None and not isinstance(value, kind):
         raise CorruptRow(f"{column}: a JSON {type(value).__name__} where a "
                          f"{'list' if kind is list else 'object'} belongs")

@@ -613,7 +613,7 @@ class PostgresStore:
                 kind=row["kind"], actor=row["actor"], reason=row["reason"],
                 from_status=JobStatus(row["from_status"]) if row["from_status"] else None,
                 to_status=JobStatus(row["to_status"]) if row["to_status"] else None,
-                data=row["data"] or {},
+                data=row["data"] if isinstance(row["data"], dict) else {},  # Unreadable: none
             )
             for row in self._read("job_events", {"job_id": job_id})
         ]

@@ -517,7 +517,7 @@ class SQLiteStore:
             conn = tx.conn if tx is not None else self._conn()
             return conn.execute(Q["jobs_by_ids"], {"ids": json.dumps(ids)}).fetchall()
 
-        return quarantine.decode(rows, _dt, json.loads, apply, reread)
+        return quarantine.decode(rows, _dt, codec.loads, apply, reread)
 
     @staticmethod
     def _quarantine(tx: _Transaction, entries: list[quarantine.Corrupt]) -> set[str]:
