@@ -247,3 +247,25 @@ def test_metrics_in_prometheus_format(api: tuple[str, Any], app: corral.Corral,
     assert 'corral_jobs{queue="default",status="cancelled"} 1.0' in text
     assert 'corral_queue_depth{queue="later"} 1.0' in text
     assert 'corral_workers{state="running"} 1.0' in text
+
+
+def test_batch_stream_announces_the_deletion_of_its_own_jobs_only(
+        api: tuple[str, Any], app: corral.Corral, tasks: SimpleNamespace) -> None:
+    """Before: a deleted job was told on its own stream and the event feed, never on its
+    batch's stream (the hub routed changes by the job's batch, which a deleted row no
+    longer has)."""
+    base, _ = api
+    batch = app.batch([tasks.noop.s(1), tasks.noop.s(2)], name="two")
+    other = app.batch([tasks.noop.s(3)], name="other")
+    events, reader = follow(f"{base}/batches/{batch.id}/stream")
+    first, second = batch.jobs
+    app.cancel(other.jobs[0].id)
+    app.delete(other.jobs[0].id)
+    app.cancel(first.id)  # finished, so it can be deleted; the second keeps the batch open
+    app.delete(first.id)
+    wait_until(lambda: ("job_deleted", {"id": first.id, "batch_id": batch.id}) in events,
+               message="the deletion on the batch stream")
+    app.cancel(second.id)
+    reader.join(30)
+    assert [data["id"] for kind, data in events if kind == "job_deleted"] == [first.id]
+    assert events[-1][0] == "batch_complete" and events[-1][1]["total"] == 1

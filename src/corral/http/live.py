@@ -42,7 +42,8 @@ RESYNC = Change("resync")
 
 @dataclass(eq=False)
 class Subscription:
-    """One watcher: every job (both filters None), one job, or one batch's jobs."""
+    """One watcher: every job (both filters None), one job, or one batch's jobs (a batch
+    watcher is also told of every deleted job: a deleted row no longer names its batch)."""
 
     job_id: str | None = None
     batch_id: str | None = None
@@ -177,6 +178,13 @@ class LiveHub:
                 subscription.put(change)
             for subscription in self._by_job.get(change.job_id or "", ()):
                 subscription.put(change)
+            if change.kind == "deleted":
+                # the row is gone, and with it which batch it was in: every batch watcher
+                # hears of it and keeps what it knows of its own jobs (streams.batch_stream)
+                for watchers in self._by_batch.values():
+                    for subscription in watchers:
+                        subscription.put(change)
+                continue
             batch_id = change.job.batch_id if change.job else None
             for subscription in self._by_batch.get(batch_id or "", ()):
                 subscription.put(change)

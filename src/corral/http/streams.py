@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -57,9 +58,13 @@ def live_routes(router: APIRouter, corral: Corral, hub: LiveHub) -> None:
         with hub.subscribe(job_id=job_id) as subscription:
             yield await run_in_threadpool(corral.get_job, job_id), subscription
 
-    async def batch_watch(batch_id: str) -> AsyncIterator[tuple[Batch, Subscription]]:
+    async def batch_watch(batch_id: str) -> AsyncIterator[BatchWatch]:
+        """The batch now, its job ids (read before it, so a job deleted in between is
+        both in them and announced), and a subscription to its changes."""
         with hub.subscribe(batch_id=batch_id) as subscription:
-            yield await run_in_threadpool(corral.get_batch, batch_id), subscription
+            members = await run_in_threadpool(_member_ids, corral, batch_id)
+            batch = await run_in_threadpool(corral.get_batch, batch_id)
+            yield BatchWatch(batch, subscription, members)
 
     # dependencies run before the response starts: an unknown id is a plain 404
     watch_job, watch_batch = Depends(job_watch), Depends(batch_watch)
@@ -107,17 +112,16 @@ def live_routes(router: APIRouter, corral: Corral, hub: LiveHub) -> None:
 
     @router.get("/batches/{batch_id}/stream", response_class=EventSourceResponse,
                 responses=STREAM_DOC, tags=["live"])
-    async def batch_stream(watch: tuple[Batch, Subscription] = watch_batch
-                           ) -> AsyncIterator[ServerSentEvent]:
-        """``batch_update`` (counts, progress, state) now and as its jobs change, then
+    async def batch_stream(watch: BatchWatch = watch_batch) -> AsyncIterator[ServerSentEvent]:
+        """``batch_update`` (counts, progress, state) now and as its jobs change,
+        ``job_deleted`` (``{id, batch_id}``) when one of its jobs is deleted, then
         ``batch_complete`` once none of its jobs is active, and the stream ends."""
-        batch, subscription = watch
+        batch = watch.batch
         while not batch.is_finished:
             yield _batch_event("batch_update", batch)
-            await subscription.next()
-            started = time.monotonic()
-            while await subscription.next(BATCH_REREAD_EVERY - (time.monotonic() - started)):
-                pass  # a burst of changes: one re-count for all of them
+            for job_id in await watch.next_changes(corral):
+                yield ServerSentEvent(event="job_deleted",
+                                      data={"id": job_id, "batch_id": batch.id}, id=job_id)
             batch = await run_in_threadpool(corral.get_batch, batch.id)
         yield _batch_event("batch_complete", batch)
 
@@ -139,6 +143,46 @@ def live_routes(router: APIRouter, corral: Corral, hub: LiveHub) -> None:
                     yield ServerSentEvent(event="job_deleted", data={"id": change.job_id})
                 else:
                     yield ServerSentEvent(event="resync", data={})
+
+
+def _member_ids(corral: Corral, batch_id: str) -> set[str]:
+    return {job.id for job in corral.list_jobs(batch_id=batch_id, limit=None)}
+
+
+@dataclass
+class BatchWatch:
+    """A batch stream's view: the batch, its subscription, and the ids of its jobs, kept
+    so that a deletion (which the hub sends to every batch watcher) is told only on the
+    stream of the batch that had the job. Touched on the event loop only."""
+
+    batch: Batch
+    subscription: Subscription
+    members: set[str]
+
+    async def next_changes(self, corral: Corral) -> list[str]:
+        """Wait for a change to the batch, then gather the burst that follows (one
+        re-count for all of it); return the ids of its jobs deleted meanwhile. Deletions
+        of other batches' jobs are passed over."""
+        deleted: list[str] = []
+        started: float | None = None
+        while True:
+            left = None if started is None else BATCH_REREAD_EVERY - (time.monotonic() - started)
+            change = await self.subscription.next(left)
+            if change is None:
+                return deleted
+            if change.kind == "deleted":
+                if change.job_id not in self.members:
+                    continue
+                self.members.discard(change.job_id)
+                deleted.append(change.job_id)
+            elif change.kind == "update" and change.job is not None:
+                self.members.add(change.job.id)
+            else:  # resync: changes were missed, deletions among them
+                now = await run_in_threadpool(_member_ids, corral, self.batch.id)
+                deleted += sorted(self.members - now)
+                self.members = now
+            if started is None:
+                started = time.monotonic()
 
 
 async def _current(corral: Corral, job: Job, change: Change | None) -> Job:
