@@ -195,14 +195,16 @@ class Corral:
 
     # -- enqueue -------------------------------------------------------------------------
 
-    def enqueue(self, signature: Signature) -> JobHandle:
-        """Enqueue one job."""
-        return self.enqueue_many([signature])[0]
+    def enqueue(self, signature: Signature, *, actor: str | None = None) -> JobHandle:
+        """Enqueue one job (``actor``: who the trail names; ``user@host`` by default)."""
+        return self.enqueue_many([signature], actor=actor)[0]
 
-    def enqueue_many(self, signatures: Sequence[Signature]) -> list[JobHandle]:
+    def enqueue_many(self, signatures: Sequence[Signature], *, actor: str | None = None
+                     ) -> list[JobHandle]:
         """Enqueue several jobs in one transaction: all of them, or none if any is invalid."""
+        _texts(actor=actor)
         new_jobs = [signature.to_new_job() for signature in signatures]
-        jobs = self.store.enqueue_jobs(new_jobs, actor=default_actor())
+        jobs = self.store.enqueue_jobs(new_jobs, actor=actor or default_actor())
         return [JobHandle(self, job) for job in jobs]
 
     # -- queues --------------------------------------------------------------------------
@@ -257,15 +259,16 @@ class Corral:
     # -- batches -------------------------------------------------------------------------
 
     def batch(self, signatures: Sequence[Signature], *, name: str | None = None,
-              on_complete: Signature | None = None) -> BatchHandle:
+              on_complete: Signature | None = None, actor: str | None = None) -> BatchHandle:
         """Create a batch: every job in one transaction (all or none). ``on_complete`` is
         enqueued once, when every job of the batch has finished (however it ended)."""
-        _texts(name=name)
+        _texts(name=name, actor=actor)
         batch_id = uuid7()
         new_jobs = [signature.to_new_job(batch_id=batch_id) for signature in signatures]
         new_batch = NewBatch(batch_id, name,
                              on_complete.to_new_job() if on_complete is not None else None)
-        jobs = self.store.enqueue_jobs(new_jobs, actor=default_actor(), batch=new_batch)
+        jobs = self.store.enqueue_jobs(new_jobs, actor=actor or default_actor(),
+                                       batch=new_batch)
         return BatchHandle(self, batch_id, [JobHandle(self, job) for job in jobs])
 
     def get_batch(self, batch_id: str) -> Batch:

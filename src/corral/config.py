@@ -69,6 +69,8 @@ class Settings:
     keep_failed: float = 7 * 86400.0
     admin_token: str | None = None
     read_token: str | None = None
+    tokens_file: str | None = None
+    """Named tokens (DESIGN §8): lines ``name role secret``, read by ``corral serve``."""
 
     @classmethod
     def resolve(

@@ -2,8 +2,9 @@
 
 Secure by default (DESIGN §8): without a token the server binds loopback only and says so;
 a public address without a token is refused. Tokens come from the environment
-(``CORRAL_ADMIN_TOKEN``, ``CORRAL_READ_TOKEN``) or the app's settings, never from flags
-(flags show in ``ps``), and are never logged.
+(``CORRAL_ADMIN_TOKEN``, ``CORRAL_READ_TOKEN``), a tokens file (``--tokens-file`` or
+``CORRAL_TOKENS_FILE``: named tokens, read and checked before the server binds) or the
+app's settings, never from flags (flags show in ``ps``), and are never logged.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def serve(
                                help="Queues of the --with-worker worker."),
     concurrency: int = typer.Option(DEFAULT_CONCURRENCY, "--concurrency", "-c", min=1),
     log_level: str = typer.Option("INFO", "--log-level"),
+    tokens_file: str | None = typer.Option(
+        None, "--tokens-file", envvar="CORRAL_TOKENS_FILE",
+        help="Named tokens, one 'name role secret' per line (role admin or read; the "
+             "secret may be sha256:<hex>)."),
     keep_alive_timeout: str | None = typer.Option(
         None, "--keep-alive-timeout", envvar="CORRAL_KEEP_ALIVE_TIMEOUT",
         help="Close a connection idle this long, before or between requests (5s)."),
@@ -66,6 +71,7 @@ def serve(
     import uvicorn  # here, not at the top: `corral worker` should not load a web stack
 
     from corral.http import background, create_app
+    from corral.http.auth import Tokens
 
     limits = _limits(keep_alive_timeout, header_timeout, max_header_bytes, max_headers,
                      max_connections)
@@ -74,14 +80,17 @@ def serve(
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     corral_app = appload.load_app(app, db)
     settings = corral_app.settings
-    if not (settings.admin_token or settings.read_token):
+    tokens = Tokens.of(admin=settings.admin_token, read=settings.read_token,
+                       file=tokens_file or settings.tokens_file)  # ConfigError: exit 2
+    if not tokens.required:
         if not is_loopback(host):
             raise errors.ConfigError(
                 f"refusing to serve on {host} without a token: set CORRAL_ADMIN_TOKEN")
         logger.warning("no CORRAL_ADMIN_TOKEN set: the API is open, bound to %s only", host)
     sock = background.listening_socket(host, port)
-    api = create_app(corral_app, admin_token=settings.admin_token,
-                     read_token=settings.read_token)
+    if tokens.required:
+        logger.info("tokens: %s", ", ".join(f"{one.name} ({one.role})" for one in tokens.named))
+    api = create_app(corral_app, tokens=tokens)
     worker = None
     if with_worker:
         names = tuple(q.strip() for q in queues.split(",") if q.strip())

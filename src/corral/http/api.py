@@ -8,6 +8,7 @@ DESIGN §8; bad input is a 4xx, never a 500.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any, Protocol
 
@@ -19,7 +20,7 @@ from corral import errors, web
 from corral.app import Corral
 from corral.http import docs, hardening, head, querystring
 from corral.http import models as m
-from corral.http.auth import Tokens, guard
+from corral.http.auth import ActorFunction, Tokens, actor_dependency, guard, http_actor
 from corral.http.live import LiveHub
 from corral.http.problems import BodyLimit, install_problem_handlers
 from corral.http.recent import Recent
@@ -28,6 +29,7 @@ from corral.metrics import CONTENT_TYPE, Metrics
 from corral.task import Signature
 
 API = "/api/v1"
+logger = logging.getLogger("corral.http")
 STATS_MAX_AGE = 0.5  # seconds
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": m.Problem, "description": text} for code, text in (
@@ -39,10 +41,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def create_app(corral: Corral, *, admin_token: str | None = None,
-               read_token: str | None = None) -> FastAPI:
+               read_token: str | None = None, tokens: Tokens | None = None,
+               actor: ActorFunction | None = None) -> FastAPI:
     """The ASGI app. With no token at all the API is open (``corral serve`` then binds
     loopback only); with tokens, every route but ``/healthz`` and the UI's shell needs
-    one, ``/openapi.json`` and ``/docs`` included."""
+    one, ``/openapi.json`` and ``/docs`` included. ``tokens`` (named, from a tokens file:
+    ``Tokens.of``) stands for ``admin_token`` / ``read_token`` when given.
+
+    ``actor(request)`` names the caller of every write in the audit trail; the default,
+    ``auth.http_actor``, follows DESIGN §8 (``http:<token name>``, ``X-Corral-Actor``)."""
     metrics = Metrics(corral.store)
     hub = LiveHub(corral.store, observe=metrics.observe)
 
@@ -59,14 +66,16 @@ def create_app(corral: Corral, *, admin_token: str | None = None,
     api.add_middleware(BodyLimit)
     api.add_middleware(head.HeadAsGet)
     api.add_middleware(hardening.SecurityHeaders)  # outermost: on 413s and 401s too
-    tokens = Tokens(admin_token, read_token)
+    if tokens is None:
+        tokens = Tokens.of(admin=admin_token, read=read_token)
     check = guard(tokens)
+    by = Depends(actor_dependency(actor or http_actor))  # every writing route takes it
     # after the token check: unknown query parameters are refused, never ignored
     router = APIRouter(prefix=API, responses=ERROR_RESPONSES,
                        dependencies=[Depends(check), Depends(querystring.refuse_unknown)])
-    _job_routes(router, corral)
+    _job_routes(router, corral, by)
     live_routes(router, corral, hub)
-    _batch_and_queue_routes(router, corral)
+    _batch_and_queue_routes(router, corral, by)
 
     @router.get("/metrics", response_class=PlainTextResponse, tags=["overview"],
                 responses={200: {"content": {CONTENT_TYPE: {}}}})
@@ -138,10 +147,12 @@ Duration = Annotated[str | None, Query(description="a duration: 30, 10m, 2h, 7d"
 MetaLabels = Annotated[dict[str, Any] | None, Depends(querystring.meta_labels)]
 
 
-def _job_routes(router: APIRouter, corral: Corral) -> None:
+def _job_routes(router: APIRouter, corral: Corral, by: Any) -> None:
+    """Every route that writes takes ``actor: str = by``: who the trail names."""
+
     @router.post("/jobs", status_code=201, response_model=m.JobOut, tags=["jobs"])
-    def enqueue(body: m.EnqueueRequest) -> m.JobOut:
-        return m.JobOut.of(corral.enqueue(signature(corral, body)).job)
+    def enqueue(body: m.EnqueueRequest, actor: str = by) -> m.JobOut:
+        return m.JobOut.of(corral.enqueue(signature(corral, body), actor=actor).job)
 
     @router.get("/jobs", response_model=m.JobPage, tags=["jobs"])
     def list_jobs(
@@ -173,62 +184,75 @@ def _job_routes(router: APIRouter, corral: Corral) -> None:
         return [m.EventOut.of(event) for event in corral.job_events(corral.resolve_id(job_id))]
 
     @router.post("/jobs/cancel", response_model=m.BulkOut, tags=["bulk"])
-    def cancel_many(body: m.BulkCancelRequest) -> m.BulkOut:
+    def cancel_many(body: m.BulkCancelRequest, actor: str = by) -> m.BulkOut:
         return m.BulkOut.of(corral.cancel_many(body.ids, reason=body.reason, force=body.force,
-                                               dry_run=body.dry_run, **_filters(body)))
+                                               dry_run=body.dry_run, actor=actor,
+                                               **_filters(body)))
 
     @router.post("/jobs/restart", response_model=m.BulkOut, tags=["bulk"])
-    def restart_many(body: m.BulkRestartRequest) -> m.BulkOut:
+    def restart_many(body: m.BulkRestartRequest, actor: str = by) -> m.BulkOut:
         return m.BulkOut.of(corral.restart_many(body.ids, reason=body.reason,
-                                                dry_run=body.dry_run, **_filters(body)))
+                                                dry_run=body.dry_run, actor=actor,
+                                                **_filters(body)))
 
     @router.post("/jobs/delete", response_model=m.BulkOut, tags=["bulk"])
-    def delete_many(body: m.Filter) -> m.BulkOut:
-        return m.BulkOut.of(corral.delete_many(body.ids, dry_run=body.dry_run,
-                                               **_filters(body)))
+    def delete_many(body: m.Filter, actor: str = by) -> m.BulkOut:
+        """A deleted job's trail goes with it: the server's log says who deleted what."""
+        result = corral.delete_many(body.ids, dry_run=body.dry_run, **_filters(body))
+        if result.done:
+            logger.info("%d job(s) deleted by %s: %s", len(result.done), actor,
+                        " ".join(result.done))
+        return m.BulkOut.of(result)
 
     @router.post("/jobs/reset-stuck", response_model=m.ResetOut, tags=["bulk"],
                  response_model_exclude_none=True)
     def reset_stuck(older_than: Annotated[str, Query(description="30m, 2h, seconds")],
-                    reason: str | None = None, dry_run: bool = False) -> m.ResetOut:
+                    reason: str | None = None, dry_run: bool = False,
+                    actor: str = by) -> m.ResetOut:
         """Jobs running longer than ``older_than``: dead workers' fail, the others are
         cancelled. ``dry_run=true`` lists which would, and changes nothing."""
         if dry_run:
             would = corral.reset_stuck(older_than, reason=reason, dry_run=True)
             return m.ResetOut(reset_count=would.count, job_ids=would.job_ids, dry_run=True,
                               failed=would.failed, cancelled=would.cancelled)
-        ids = corral.reset_stuck(older_than, reason=reason)
+        ids = corral.reset_stuck(older_than, reason=reason, actor=actor)
         return m.ResetOut(reset_count=len(ids), job_ids=ids)
 
     @router.post("/jobs/{job_id}/cancel", response_model=m.JobOut, tags=["jobs"])
-    def cancel(job_id: str, body: m.CancelRequest | None = None) -> m.JobOut:
+    def cancel(job_id: str, body: m.CancelRequest | None = None, actor: str = by
+               ) -> m.JobOut:
         body = body or m.CancelRequest()
         return m.JobOut.of(corral.cancel(corral.resolve_id(job_id), reason=body.reason,
-                                         force=body.force))
+                                         force=body.force, actor=actor))
 
     @router.post("/jobs/{job_id}/restart", response_model=m.JobOut, tags=["jobs"])
-    def restart(job_id: str, body: m.RestartRequest | None = None) -> m.JobOut:
+    def restart(job_id: str, body: m.RestartRequest | None = None, actor: str = by
+                ) -> m.JobOut:
         return m.JobOut.of(corral.restart(corral.resolve_id(job_id),
-                                          reason=(body or m.RestartRequest()).reason))
+                                          reason=(body or m.RestartRequest()).reason,
+                                          actor=actor))
 
     @router.post("/jobs/{job_id}/run-now", response_model=m.JobOut, tags=["jobs"])
-    def run_now(job_id: str) -> m.JobOut:
+    def run_now(job_id: str, actor: str = by) -> m.JobOut:
         """A scheduled job (delay, cron, retry backoff) due at once: ``queued`` with
         ``run_at`` now, workers woken. 409 ``JobNotScheduled`` for any other state."""
-        return m.JobOut.of(corral.run_now(corral.resolve_id(job_id)))
+        return m.JobOut.of(corral.run_now(corral.resolve_id(job_id), actor=actor))
 
     @router.delete("/jobs/{job_id}", status_code=204, tags=["jobs"])
-    def delete(job_id: str) -> Response:
-        corral.delete(corral.resolve_id(job_id))
+    def delete(job_id: str, actor: str = by) -> Response:
+        """A deleted job's trail goes with it: the server's log says who deleted it."""
+        resolved = corral.resolve_id(job_id)
+        corral.delete(resolved)
+        logger.info("job %s deleted by %s", resolved, actor)
         return Response(status_code=204)
 
 
-def _batch_and_queue_routes(router: APIRouter, corral: Corral) -> None:
+def _batch_and_queue_routes(router: APIRouter, corral: Corral, by: Any) -> None:
     @router.post("/batches", status_code=201, response_model=m.BatchCreated, tags=["batches"])
-    def create_batch(body: m.BatchRequest) -> m.BatchCreated:
+    def create_batch(body: m.BatchRequest, actor: str = by) -> m.BatchCreated:
         on_complete = signature(corral, body.on_complete) if body.on_complete else None
         batch = corral.batch([signature(corral, job) for job in body.jobs], name=body.name,
-                             on_complete=on_complete)
+                             on_complete=on_complete, actor=actor)
         return m.BatchCreated(batch=m.BatchOut.of(batch.refresh()),
                               job_ids=[job.id for job in batch.jobs])
 
@@ -245,10 +269,11 @@ def _batch_and_queue_routes(router: APIRouter, corral: Corral) -> None:
 
     @router.post("/batches/{batch_id}/cancel", response_model=m.BatchCancelOut,
                  tags=["batches"])
-    def cancel_batch(batch_id: str, body: m.CancelRequest | None = None) -> m.BatchCancelOut:
+    def cancel_batch(batch_id: str, body: m.CancelRequest | None = None, actor: str = by
+                     ) -> m.BatchCancelOut:
         body = body or m.CancelRequest()
         return m.BatchCancelOut(**corral.cancel_batch(batch_id, reason=body.reason,
-                                                      force=body.force))
+                                                      force=body.force, actor=actor))
 
     recent_stats = Recent(lambda: prepared(m.Stats(**corral.stats())).body,
                           max_age=STATS_MAX_AGE)
@@ -268,13 +293,18 @@ def _batch_and_queue_routes(router: APIRouter, corral: Corral) -> None:
         return [m.QueueOut.of(info) for info in corral.queues()]
 
     @router.patch("/queues/{name}", response_model=m.QueueOut, tags=["queues"])
-    def patch_queue(name: str, body: m.QueuePatch) -> m.QueueOut:
+    def patch_queue(name: str, body: m.QueuePatch, actor: str = by) -> m.QueueOut:
+        """Queues have no trail: the server's log says who changed which rule."""
         if body.unlimited and body.concurrency is not None:
             raise errors.ConfigError("give concurrency or unlimited, not both")
         if body.concurrency is not None or body.unlimited:
             corral.set_queue_limit(name, body.concurrency)
+            logger.info("queue %s limit set to %s by %s", name, body.concurrency or "none",
+                        actor)
         if body.paused is not None:
             (corral.pause_queue if body.paused else corral.resume_queue)(name)
+            logger.info("queue %s %s by %s", name, "paused" if body.paused else "resumed",
+                        actor)
         found = [info for info in corral.queues() if info.name == name]
         return m.QueueOut.of(found[0]) if found else m.QueueOut(
             name=name, concurrency=None, paused=False, queued=0, scheduled=0, running=0)

@@ -7,6 +7,7 @@ the kinds, reasons and data of the trail are the same whatever the store.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from corral.job import JSON
@@ -29,6 +30,11 @@ OUTCOME_EVENT = {
     OutcomeKind.RETRY: "retry_scheduled",
     OutcomeKind.CANCELLED: "cancelled",
 }
+REQUEST_DATA: ContextVar[dict[str, JSON] | None] = ContextVar("corral_request_data",
+                                                            default=None)
+"""What the request being served adds to the data of every trail row it writes (the HTTP
+client address, ``{"client": "10.0.0.7"}``). Set by the HTTP layer (``auth.
+actor_dependency``) in the request's context; worker, reaper and CLI rows never see it."""
 WORKER_LOST = {"type": "WorkerLost", "message": "the worker running this job died",
                "traceback": None}
 
@@ -43,6 +49,9 @@ def event(
     to_status: str | None = None,
     data: dict[str, JSON] | None = None,
 ) -> Event:
+    request = REQUEST_DATA.get()
+    if request:
+        data = {**request, **(data or {})}
     return {"job_id": job_id, "kind": kind, "actor": codec.clean_text(actor),
             "reason": codec.clean_text(reason), "from_status": from_status,
             "to_status": to_status, "data": data or None}
