@@ -150,10 +150,21 @@ def check_json(value: Any, what: str) -> None:
 
 
 def encode_json(value: Any, what: str) -> str:
-    """``value`` checked and encoded, compactly: the text every store writes."""
+    """``value`` checked and encoded, compactly: the text every store writes. The checks
+    run at C speed for nearly every value (enqueue is a hot path): the encoder refuses
+    NaN and what is not JSON, the text shows any surrogate, NUL or deep nesting, and
+    decoding it again shows keys the encoder turned into strings. Only a value that fails
+    one of those is walked, to name its problem (or to find none: a tuple, an emoji)."""
+    try:
+        text: str | None = json.dumps(value, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        text = None
+    if text is not None and _plainly_fine(text) and "\\u0000" not in text \
+            and json.loads(text) == value:
+        return text
     check_json(value, what)
     try:
-        return json.dumps(value, allow_nan=False, separators=(",", ":"))
+        return text or json.dumps(value, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:  # e.g. an int past Python's digit limit
         raise errors.InvalidArguments(f"{what} must be JSON (no pickle, ever): {exc}") from exc
 

@@ -726,9 +726,9 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _new_job_json(job: NewJob) -> dict[str, Any]:
     if job.args_json is None:  # else Signature checked them as it encoded them
-        codec.check_json(job.args, "args")
-        codec.check_json(job.kwargs, "kwargs")
-        codec.check_json(job.meta, "meta")
+        codec.encode_json(job.args, "args")
+        codec.encode_json(job.kwargs, "kwargs")
+        codec.encode_json(job.meta, "meta")
     codec.check_text(job.queue, "queue")
     codec.check_text(job.unique_key, "unique_key")
     codec.check_run_at(job.run_at)
