@@ -131,3 +131,19 @@ def test_corral_run_now_takes_a_short_id_and_records_who(
     assert event.kind == "run_now" and event.actor and "@" in event.actor
     text = corral_cli("run-now", handle.id)
     assert text.returncode == 4 and "is queued" in one_error_line(text)
+
+
+def test_run_now_over_http_names_the_token_and_the_person_in_the_trail(
+    app: corral.Corral, tasks: SimpleNamespace,
+) -> None:
+    handle = tasks.noop.s(1).set(delay="1h").enqueue()
+    with TestClient(create_app(app, admin_token="s3cret")) as client:
+        refused = client.post(f"/api/v1/jobs/{handle.id}/run-now")
+        assert refused.status_code == 401 and handle.refresh().status == S.SCHEDULED
+        response = client.post(f"/api/v1/jobs/{handle.id}/run-now",
+                               headers={"Authorization": "Bearer s3cret",
+                                        "X-Corral-Actor": "alice"})
+    assert response.status_code == 200, response.text
+    event = app.job_events(handle.id)[-1]
+    assert (event.kind, event.actor, event.from_status, event.to_status) == (
+        "run_now", "alice via http:admin", S.SCHEDULED, S.QUEUED)
