@@ -31,7 +31,8 @@ def job_fields(page: Page) -> dict[str, str]:
     expect(page.locator("dl.fields dt").first).to_be_visible()
     fields = page.evaluate("""() => Object.fromEntries(
         [...document.querySelectorAll("dl.fields dt")].map((dt) =>
-            [dt.innerText.trim(), dt.nextElementSibling.innerText.replace(/\\s+/g, " ").trim()]))""")
+            [dt.innerText.trim(),
+             dt.nextElementSibling.innerText.replace(/\\s+/g, " ").trim()]))""")
     page_text(page)
     return dict(fields)
 

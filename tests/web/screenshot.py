@@ -1,6 +1,8 @@
-"""The README's picture of the dashboard: ``python -m tests.web.screenshot docs/dashboard.png``
-starts a server with example jobs (a batch of tickers mid-run, one failed, one cancelled,
-some done, some waiting) and photographs the jobs page in headless Chromium."""
+"""The README's picture of the dashboard: ``python -m tests.web.screenshot docs/dashboard.png
+[job.png]`` starts a server with example jobs (a batch of tickers mid-run, one failed, one
+cancelled, some done, some waiting) and photographs the jobs page in headless Chromium,
+and, given a second path, the page of the cancelled job (its fields, who cancelled it and
+why, the audit trail)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from tests.web.server import ADMIN_TOKEN, CHROMIUM, CHROMIUM_ARGS, Server, serve
 TICKERS = {"RY.TO": 0.06, "TD.TO": 0.09, "SHOP.TO": 0.12, "ENB.TO": 0.15}
 
 
-def example_jobs(server: Server) -> None:
+def example_jobs(server: Server) -> str:
+    """Makes the example jobs; returns the id of the cancelled one."""
     for n in range(3):
         server.wait_status(server.enqueue("noop", n), "completed")
     server.wait_status(server.enqueue("boom", "upstream answered 503"), "failed")
@@ -34,11 +37,12 @@ def example_jobs(server: Server) -> None:
     ids = answer.json()["job_ids"]
     wait_until(lambda: all(server.job(i)["progress"]["current"] >= 25 for i in ids),
                timeout=60, message="the batch to be under way")
+    return stopped
 
 
-def main(target: Path) -> None:
+def main(target: Path, job_target: Path | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder, serve(Path(folder)) as server:
-        example_jobs(server)
+        cancelled = example_jobs(server)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1360, "height": 640})
@@ -49,8 +53,15 @@ def main(target: Path) -> None:
             expect(page.locator("#live")).to_have_attribute("data-state", "live")
             page.mouse.move(0, 0)  # no row hover in the picture
             page.screenshot(path=str(target))
+            if job_target:
+                page.set_viewport_size({"width": 1360, "height": 1000})
+                page.goto(f"{server.url}#/jobs/{cancelled}")
+                expect(page.locator("dd[data-field='cancel reason']")).to_have_text("wrong ticker")
+                page.mouse.move(0, 0)
+                page.screenshot(path=str(job_target), full_page=True)
             browser.close()
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/dashboard.png"))
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/dashboard.png"),
+         Path(sys.argv[2]) if len(sys.argv) > 2 else None)

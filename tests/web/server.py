@@ -48,12 +48,16 @@ class Server:
 
 
 @contextmanager
-def serve(folder: Path) -> Iterator[Server]:
-    """The server on a fresh SQLite file in ``folder`` (its log goes to serve.log)."""
+def serve(folder: Path, *, tokens: bool = True) -> Iterator[Server]:
+    """The server on a fresh SQLite file in ``folder`` (its log goes to serve.log), with
+    the admin and read tokens, or (``tokens=False``) none: loopback only, no questions."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "CORRAL_ADMIN_TOKEN": ADMIN_TOKEN,
-           "CORRAL_READ_TOKEN": READ_TOKEN, "CORRAL_TEST_MARKS": str(folder)}
-    env.pop("CORRAL_DATABASE_URL", None)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CORRAL_TEST_MARKS": str(folder)}
+    for name in ("CORRAL_DATABASE_URL", "CORRAL_ADMIN_TOKEN", "CORRAL_READ_TOKEN",
+                 "CORRAL_TOKENS_FILE"):
+        env.pop(name, None)
+    if tokens:
+        env.update(CORRAL_ADMIN_TOKEN=ADMIN_TOKEN, CORRAL_READ_TOKEN=READ_TOKEN)
     db = f"sqlite:///{folder / 'corral.db'}"
     command = [sys.executable, "-m", "corral", "serve", "--app", "tests.workerapp:app",
                "--db", db, "--port", str(port),
@@ -63,7 +67,7 @@ def serve(folder: Path) -> Iterator[Server]:
                                    stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     api = httpx.Client(base_url=f"{url}/api/v1", timeout=10,
-                       headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+                       headers={"Authorization": f"Bearer {ADMIN_TOKEN}"} if tokens else {})
 
     def up() -> bool:
         try:

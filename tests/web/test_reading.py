@@ -56,7 +56,7 @@ def test_the_job_page_lists_every_field_with_its_value_then_who_cancelled_it_and
     wait_until(lambda: server.job(job_id)["progress"]["current"] >= 2, timeout=30,
                message="the ticker to report progress")
     open_job(dashboard, server, job_id)
-    expect(dashboard.locator("dl.fields dd[data-field='progress']")).to_contain_text("RY.TO: ingest")
+    expect(dashboard.locator("dd[data-field='progress']")).to_contain_text("RY.TO: ingest")
     fields = job_fields(dashboard)
     job = server.job(job_id)
     assert fields["id"] == job_id
@@ -76,7 +76,8 @@ def test_the_job_page_lists_every_field_with_its_value_then_who_cancelled_it_and
     assert 0 < float(bar.get_attribute("aria-valuenow") or 0) < 100
 
     dashboard.locator(".job-head").get_by_role("button", name="Cancel", exact=True).click()
-    expect(dashboard.locator("#confirm-dialog")).to_contain_text(f"Cancel job {short(job_id)} (ticker)?")
+    expect(dashboard.locator("#confirm-dialog")).to_contain_text(
+        f"Cancel job {short(job_id)} (ticker)?")
     confirm(dashboard, "Cancel job", reason="wrong ticker")
     expect(dashboard.locator(".job-head .status")).to_have_text("cancelled")
     expect(dashboard.locator("dd[data-field='cancel reason']")).to_have_text("wrong ticker")
@@ -90,7 +91,8 @@ def test_the_job_page_lists_every_field_with_its_value_then_who_cancelled_it_and
     assert fields["finished"].startswith(shown_time(dashboard, job["finished_at"]))
     assert "· ran " in fields["finished"]
     progress = job["progress"]
-    assert fields["progress"] == f"{progress['current']:g}/{progress['total']:g} {progress['message']}"
+    assert fields["progress"] == (
+        f"{progress['current']:g}/{progress['total']:g} {progress['message']}")
 
     # the trail says who asked and why, exactly as the API records it
     trail = server.api.get(f"/jobs/{job_id}/events").json()

@@ -43,13 +43,18 @@ export async function deleteJob(button, job) {
     `${shortId(job.id)} deleted`);
 }
 
-/** The buttons that apply to the job in its current status. */
-export function jobButtons(job, onDone, {askReason = false} = {}) {
+/**
+ * The buttons that apply to the job in its current status. `onDone(result, mark)` gets
+ * the answer and what `onStart()` returned at the click: the page's count of feed updates
+ * then, so it can tell whether the feed brought something newer than the answer meanwhile.
+ */
+export function jobButtons(job, onDone, {askReason = false, onStart} = {}) {
   const button = (label, cls, run) => h("button", {
     class: `small ${cls}`, type: "button",
     onclick: async (event) => {
+      const mark = onStart ? onStart() : undefined;
       const result = await run(event.currentTarget);
-      if (result !== undefined && onDone) onDone(result);
+      if (result !== undefined && onDone) onDone(result, mark);
     },
   }, label);
   const buttons = [];

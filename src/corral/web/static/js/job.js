@@ -39,14 +39,16 @@ function fields(job) {
     field("worker", job.worker_id ? h("a", {href: "#/workers", class: "mono"}, job.worker_id) : "—"),
     field("created", when(job.created_at)),
   ];
-  if (job.run_at) rows.push(field("run at", time(job.run_at)));
+  // run_at matters when it was put off (delay, cron, retry backoff), not when it equals created
+  const putOff = job.run_at && Date.parse(job.run_at) - Date.parse(job.created_at) > 1000;
+  if (job.run_at && (job.status === "scheduled" || putOff)) rows.push(field("run at", time(job.run_at)));
   if (job.started_at) rows.push(field("started", when(job.started_at)));
   if (job.finished_at) {
     const took = job.started_at
       ? ` · ran ${duration((Date.parse(job.finished_at) - Date.parse(job.started_at)) / 1000)}` : "";
     rows.push(field("finished", when(job.finished_at), took));
   }
-  if (job.heartbeat_at) rows.push(field("heartbeat", ageCell(job.heartbeat_at), " ago"));
+  if (job.heartbeat_at && !job.finished_at) rows.push(field("heartbeat", ageCell(job.heartbeat_at), " ago"));
   if (job.timeout) rows.push(field("timeout", duration(job.timeout)));
   if (job.batch_id) {
     rows.push(field("batch", h("a", {href: `#/jobs?batch_id=${enc(job.batch_id)}`, class: "mono",
@@ -160,10 +162,10 @@ export function jobPage(view, params, ref) {
       statusBadge(job.status, job.display_status));
     if (buttonsFor !== job.status) { // kept across progress ticks: clicks must not be lost
       buttonsFor = job.status;
-      buttons.replaceChildren(jobButtons(job, (updated) => {
-        if (updated && updated.id) { job = updated; render(); }
+      buttons.replaceChildren(jobButtons(job, (updated, seen) => {
+        if (updated && updated.id && seen === feedSeen) { job = updated; render(); }
         loadTrail();
-      }, {askReason: true}));
+      }, {askReason: true, onStart: () => feedSeen}));
     }
     if (!head.contains(title)) head.replaceChildren(title, buttons);
     body.replaceChildren(fields(job), ...outcome(job));
@@ -171,17 +173,34 @@ export function jobPage(view, params, ref) {
   };
   const scheduleRender = throttle(render, RENDER_MS);
 
+  // Answers can come back out of order (a button's refetch and the feed's): only the
+  // newest request's answer is shown, so an older trail never hides a newer row.
+  let trailSeq = 0;
+  let loadSeq = 0;
+  // The feed brings every change of this job in commit order, so an answer to a request
+  // that was out while the feed brought an update is dropped: the feed has (or will
+  // bring) that state or a newer one. Written by onLive, read by load() and the buttons.
+  let feedSeen = 0;
+
   async function loadTrail() {
     if (!jobId) return;
+    const seq = ++trailSeq;
     try {
-      events = await api.get(`/jobs/${enc(jobId)}/events`);
+      const answer = await api.get(`/jobs/${enc(jobId)}/events`);
+      if (seq !== trailSeq) return;
+      events = answer;
       scheduleRender();
     } catch { /* shown by load() */ }
   }
 
   async function load() {
+    const seq = ++loadSeq;
+    const seen = feedSeen;
     try {
-      job = await api.get(`/jobs/${enc(jobId || ref)}`);
+      const answer = await api.get(`/jobs/${enc(jobId || ref)}`);
+      if (seq !== loadSeq) return;
+      if (jobId && seen !== feedSeen) { loadTrail(); return; }
+      job = answer;
       problem = null;
       if (!jobId) {
         jobId = job.id;
@@ -190,6 +209,7 @@ export function jobPage(view, params, ref) {
       await loadTrail();
       scheduleRender();
     } catch (error) {
+      if (seq !== loadSeq) return;
       if (error.status === 404) problem = {kind: jobId ? "deleted" : "missing"};
       else if (error.status === 409 && !jobId) {
         const body = error.problem || {};
@@ -210,12 +230,14 @@ export function jobPage(view, params, ref) {
     onLive(kind, data) {
       if (!jobId) return; // not resolved (yet): nothing on the feed is about this page
       if (kind === "job_update" && data && data.id === jobId) {
+        feedSeen += 1;
         const moved = !job || job.status !== data.status || job.attempt !== data.attempt;
         job = data;
         problem = null;
         scheduleRender();
         if (moved) scheduleTrail();
       } else if (kind === "job_deleted" && data && data.id === jobId) {
+        feedSeen += 1;
         problem = {kind: "deleted"};
         render();
       } else if (kind === "resync" || kind === "poll") {

@@ -31,6 +31,13 @@ export function jobsPage(view, params) {
   const rows = new Map(); // id -> {tr, keys}: one key per cell, see columns
   const selected = new Set(); // ids ticked by the user (may span pages)
   let loadSeq = 0;
+  // Answers and the feed race: the feed brings each job's changes in commit order, so a
+  // job it updated after a request went out is at least as new as that request's answer.
+  // fedMeanwhile (id -> job) holds the feed's updates while a page load is out (null
+  // otherwise); fed (id -> count) counts feed updates, for button answers. Written by
+  // onLive (the feed), read by load() and the buttons' onDone.
+  let fedMeanwhile = null;
+  const fed = new Map();
 
   const tbody = h("tbody");
   const pageInfo = h("span", {class: "muted"});
@@ -76,17 +83,21 @@ export function jobsPage(view, params) {
   async function load() {
     const seq = ++loadSeq;
     const cursor = cursors[cursors.length - 1];
+    fedMeanwhile = new Map();
     try {
       const page = await api.get(`/jobs${api.query({...serverFilter(), limit: filter.limit,
                                                      cursor: cursor || undefined})}`);
       if (seq !== loadSeq) return; // a newer load is on its way
       nextCursor = page.next_cursor;
-      jobs = page.jobs;
+      // a row the feed updated while the page was out keeps the feed's version
+      jobs = page.jobs.map((job) => fedMeanwhile.get(job.id) || job);
+      fedMeanwhile = null;
       byId.clear();
       for (const job of jobs) byId.set(job.id, job);
+      for (const id of fed.keys()) if (!byId.has(id)) fed.delete(id);
       render();
     } catch (error) {
-      if (seq === loadSeq) toast(error.message, "error");
+      if (seq === loadSeq) { fedMeanwhile = null; toast(error.message, "error"); }
     }
   }
 
@@ -105,13 +116,13 @@ export function jobsPage(view, params) {
     [(job) => `${job.attempt}/${job.max_attempts}`, (job) => `${job.attempt}/${job.max_attempts}`],
     [(job) => job.created_at, (job) => ageCell(job.created_at)],
     [(job) => job.worker_id, (job) => h("span", {class: "mono", title: job.worker_id || ""},
-      job.worker_id ? job.worker_id.slice(-12) : "")],
-    [(job) => job.status, (job) => jobButtons(job, (updated) => {
-      if (updated && updated.id) onLive("job_update", updated);
-      else load();
-    })],
+      job.worker_id || "")],
+    [(job) => job.status, (job) => jobButtons(job, (updated, mark) => {
+      if (!(updated && updated.id)) load();
+      else if ((fed.get(job.id) || 0) === mark) apply(updated); // else the feed was newer
+    }, {onStart: () => fed.get(job.id) || 0})],
   ];
-  const CLASSES = ["", "", "task", "status-cell", "phase", "progress", "", "num", "num", "", ""];
+  const CLASSES = ["", "", "task", "status-cell", "phase", "progress", "", "num", "num", "worker", ""];
 
   function patchRow(tr, keys, job) {
     tr.dataset.status = job.status;
@@ -160,18 +171,25 @@ export function jobsPage(view, params) {
   const scheduleRender = throttle(render, RENDER_MS);
   const scheduleLoad = throttle(load, REFETCH_MS);
 
+  /** A newer state of a job: its row is patched, the page refetched if it leaves the filter. */
+  function apply(data) {
+    if (byId.has(data.id)) {
+      const index = jobs.findIndex((job) => job.id === data.id);
+      if (index >= 0) jobs[index] = data;
+      byId.set(data.id, data);
+      if (!matches(data)) scheduleLoad();
+      scheduleRender();
+    } else if (cursors.length === 1 && matches(data)) {
+      scheduleLoad(); // a new or newly matching job on the first page
+    }
+  }
+
   function onLive(kind, data) {
     if (batch) batch.onLive(kind, data);
     if (kind === "job_update" && data && data.id) {
-      if (byId.has(data.id)) {
-        const index = jobs.findIndex((job) => job.id === data.id);
-        if (index >= 0) jobs[index] = data;
-        byId.set(data.id, data);
-        if (!matches(data)) scheduleLoad();
-        scheduleRender();
-      } else if (cursors.length === 1 && matches(data)) {
-        scheduleLoad(); // a new or newly matching job on the first page
-      }
+      if (fedMeanwhile) fedMeanwhile.set(data.id, data);
+      if (byId.has(data.id)) fed.set(data.id, (fed.get(data.id) || 0) + 1);
+      apply(data);
     } else if (kind === "job_deleted" && data && byId.has(data.id)) {
       jobs = jobs.filter((job) => job.id !== data.id);
       byId.delete(data.id);
