@@ -284,6 +284,42 @@ WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
 ORDER BY id DESC
 LIMIT :limit;
 
+-- name: list_jobs_labelled
+-- list_jobs with meta labels given: the jobs holding every label are found in job_labels
+-- (an index probe per label, migration 0007), then checked against their meta as in
+-- list_jobs (the meta is the truth), so the cost follows the matches, not the table.
+SELECT * FROM jobs
+WHERE id IN (
+      SELECT found.job_id FROM json_each(:meta) AS label
+      JOIN job_labels AS found
+        ON found.key = label.key
+       AND found.kind = CASE WHEN label.type IN ('integer', 'real') THEN 'number'
+                             ELSE label.type END
+       AND found.value IS label.atom
+      GROUP BY found.job_id
+      HAVING count(*) = (SELECT count(*) FROM json_each(:meta)))
+  AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
+  AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
+  AND (:queue IS NULL OR queue = :queue)
+  AND (:task IS NULL OR task = :task)
+  AND (:batch_id IS NULL OR batch_id = :batch_id)
+  AND (:limit_key IS NULL OR limit_key = :limit_key)
+  AND (:created_before IS NULL OR created_at < :created_before)
+  AND (:created_after IS NULL OR created_at > :created_after)
+  AND (:before_id IS NULL OR id < :before_id)
+  AND (:id_low IS NULL OR id BETWEEN :id_low AND :id_high)
+  AND NOT EXISTS (
+      SELECT 1 FROM json_each(:meta) AS label
+      WHERE CASE WHEN NOT json_valid(jobs.meta) THEN 1  -- a damaged row matches no label
+                 WHEN label.type IN ('integer', 'real')
+                 THEN COALESCE(json_type(jobs.meta, label.fullkey), '')
+                          NOT IN ('integer', 'real')
+                      OR json_extract(jobs.meta, label.fullkey) != label.atom
+                 ELSE json_type(jobs.meta, label.fullkey) IS NOT label.type
+                      OR json_extract(jobs.meta, label.fullkey) IS NOT label.atom END)
+ORDER BY id DESC
+LIMIT :limit;
+
 -- name: job_events
 -- The audit trail of one job, oldest first.
 SELECT * FROM job_events WHERE job_id = :job_id ORDER BY id;

@@ -491,7 +491,8 @@ class SQLiteStore:
 
     def list_jobs(self, where: base.JobFilter, *, limit: int | None = 100) -> list[Job]:
         id_low, id_high = where.id_bounds()
-        rows = self._read("list_jobs", {
+        # with labels, job_labels finds the candidates: no read of every job's meta
+        rows = self._read("list_jobs_labelled" if where.meta else "list_jobs", {
             "statuses": json.dumps(list(where.statuses)) if where.statuses else None,
             "ids": json.dumps(list(where.ids)) if where.ids is not None else None,
             "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
