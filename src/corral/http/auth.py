@@ -29,6 +29,7 @@ from pathlib import Path
 from fastapi import Request
 
 from corral import errors
+from corral.http import serverlog
 from corral.http.problems import Problem
 from corral.store import trail
 
@@ -174,7 +175,10 @@ def presented(request: Request) -> str | None:
 
 def guard(tokens: Tokens) -> Callable[[Request], Awaitable[None]]:
     """The router's token check; the token found is left on ``request.state.corral_token``
-    for ``http_actor``."""
+    for ``http_actor``. A hashed token's secret is unknown to the server until a client
+    presents it: from then on the log cuts it out too (a client that also put it in a
+    path would otherwise see it in the access log)."""
+    learned: set[str] = set()  # names of hashed tokens whose secret the log knows; loop only
 
     async def check(request: Request) -> None:  # async: no thread hop for a compare
         request.state.corral_token = None
@@ -186,6 +190,9 @@ def guard(tokens: Tokens) -> Callable[[Request], Awaitable[None]]:
         found = tokens.match(given)
         if found is None:
             raise Problem(403, "Forbidden", "wrong token")
+        if found.secret is None and found.name not in learned:
+            serverlog.REDACT.add_secrets((given,))
+            learned.add(found.name)
         if found.role != "admin" and request.method not in READ_METHODS:
             raise Problem(403, "Forbidden", "the read-only token cannot change anything")
         request.state.corral_token = found

@@ -6,6 +6,7 @@ the kinds, reasons and data of the trail are the same whatever the store.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
@@ -37,6 +38,13 @@ client address, ``{"client": "10.0.0.7"}``). Set by the HTTP layer (``auth.
 actor_dependency``) in the request's context; worker, reaper and CLI rows never see it."""
 WORKER_LOST = {"type": "WorkerLost", "message": "the worker running this job died",
                "traceback": None}
+
+
+def request_data_json() -> str | None:
+    """``REQUEST_DATA`` as JSON, for trail rows a backend writes in SQL (PostgreSQL's
+    ``enqueued`` rows); None outside a request."""
+    request = REQUEST_DATA.get()
+    return json.dumps(request) if request else None
 
 
 def event(

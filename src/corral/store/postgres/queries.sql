@@ -25,8 +25,8 @@ WITH inserted AS (
         DO NOTHING
     RETURNING id, status, queue, run_at, created_at
 ), trail AS (
-    INSERT INTO job_events (job_id, at, kind, actor, to_status)
-    SELECT id, now(), 'enqueued', %(actor)s, status FROM inserted
+    INSERT INTO job_events (job_id, at, kind, actor, to_status, data)
+    SELECT id, now(), 'enqueued', %(actor)s, status, %(data)s::json FROM inserted
 ), notified AS (
     SELECT pg_notify(%(channel)s, json_build_object('c', 'jobs', 'q', queue)::text)
     FROM (SELECT DISTINCT queue FROM inserted WHERE status = 'queued') AS ready

@@ -208,7 +208,7 @@ class PostgresStore:
             return []
         inserted = {row["id"]: row for row in conn.execute(Q["insert_jobs"], {
             "jobs": json.dumps([_new_job_json(job) for job in jobs]), "actor": actor,
-            "channel": self.target.channel,
+            "data": trail.request_data_json(), "channel": self.target.channel,
         })}
         skipped = {job.unique_key for job in jobs if job.id not in inserted and job.unique_key}
         holders = {job.unique_key: job for job in self._jobs(conn.execute(
