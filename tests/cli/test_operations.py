@@ -137,7 +137,7 @@ def test_stats_and_workers(store: Store, start_worker: Callable[..., object],
     table = corral_cli("workers").stdout
     assert "cli-test-worker" in table and "running" in table
     text = corral_cli("stats").stdout
-    assert "failed 1" in text and "workers alive 1, dead 0" in text
+    assert "failed 1" in text and "workers alive 1, stopped 0, dead 0" in text
 
 
 def test_unreachable_database_is_one_line_and_exit_1(tmp_path: Path, marks: Path) -> None:
