@@ -484,7 +484,8 @@ class PostgresStore:
     @reconnecting
     def list_jobs(self, where: base.JobFilter, *, limit: int | None = 100) -> list[Job]:
         id_low, id_high = where.id_bounds()
-        rows = self._read("list_jobs", {
+        # with labels, a query whose plan uses jobs_meta even when prepared (generic)
+        rows = self._read("list_jobs_labelled" if where.meta else "list_jobs", {
             "statuses": [str(s) for s in where.statuses] if where.statuses else None,
             "ids": list(where.ids) if where.ids is not None else None,
             "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
