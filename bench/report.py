@@ -157,7 +157,9 @@ def _scale_targets(results: Results) -> list[str]:
         if len(sizes) < 2:
             continue
         small, large = sizes[0], sizes[-1]
-        for what in ("claim", "status"):
+        for what in ("claim", "status", "meta"):
+            if f"{what}_ms_{large}" not in values:
+                continue
             ratio = values[f"{what}_ms_{large}"] / values[f"{what}_ms_{small}"]
             status = "met" if ratio <= 1.3 else "NOT met"
             lines.append(f"| {what} cost at {large:,} rows <= 1.3x at {small:,} | {backend} | "

@@ -212,7 +212,13 @@ def orphan(backend: str, scratch: Path, n: int) -> dict[str, float]:
     return {"median_s": statistics.median(seconds), "max_s": max(seconds)}
 
 
+CRAWL = 1_000  # jobs per meta label value in the scale scenario: {"crawl_job_id": n // CRAWL}
+
+
 def scale(backend: str, scratch: Path, sizes: list[int]) -> dict[str, float]:
+    """Claim, status read and meta-label lookup (``list_jobs(meta={"crawl_job_id": k})``,
+    a page of 100, k drawn over every crawl so far: old crawls are the far end of a newest
+    first walk) as the table grows."""
     result: dict[str, float] = {}
     with bench(backend, scratch) as b:
         store = open_store(b.url)
@@ -220,8 +226,17 @@ def scale(backend: str, scratch: Path, sizes: list[int]) -> dict[str, float]:
         for size in sizes:
             while len(ids) < size:
                 chunk = min(10_000, size - len(ids))
-                ids += [h.id for h in b.app.enqueue_many([b.tasks.noop.s(0)] * chunk)]
+                ids += [h.id for h in b.app.enqueue_many(
+                    [b.tasks.noop.s(0).set(meta={"crawl_job_id": (len(ids) + i) // CRAWL})
+                     for i in range(chunk)])]
                 print(f"\r  {backend}: {len(ids):,} jobs", end="", flush=True)
+            meta = []
+            for crawl in random.sample(range(max(1, size // CRAWL)), min(20, size // CRAWL)):
+                started = time.perf_counter()
+                found = b.app.list_jobs(meta={"crawl_job_id": crawl}, limit=100)
+                meta.append((time.perf_counter() - started) * 1000)
+                assert len(found) == min(100, CRAWL), (crawl, len(found))
+            result[f"meta_ms_{size}"] = statistics.median(meta)
             claim, status = [], []
             for _ in range(100):
                 started = time.perf_counter()
