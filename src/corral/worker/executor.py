@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from corral import errors, retry
+from corral import errors, ids, retry
 from corral.context import Context
 from corral.job import Job, JobError
 from corral.outcome import Outcome
@@ -143,7 +143,7 @@ def failure_outcome(execution: Execution, error: JobError, *, retryable: bool) -
     if job.attempts_left > 0 and retryable and not cancel_pending:
         delay = retry.backoff_delay(job.attempt - job.attempt_offset)
         at = datetime.now(UTC) + timedelta(seconds=delay)
-        logger.info("job %s failed (%s); retry %d/%d in %.1fs", job.id, error.type,
+        logger.info("job %s failed (%s); retry %d/%d in %.1fs", ids.short(job.id), error.type,
                     job.attempt - job.attempt_offset + 1, job.max_attempts, delay)
         return Outcome.retry(job.id, execution.worker_id, job.attempt, error, at=at,
                              phase=ctx.current_phase)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from corral import ids
 from corral.outcome import Outcome
 from corral.worker import executor
 from corral.worker.executor import Execution
@@ -65,6 +66,6 @@ def _deliver(future: Future[Outcome], execution: Execution, done: Done) -> None:
     try:
         outcome = future.result()
     except BaseException as exc:
-        logger.exception("runner failed for job %s", execution.job_id)
+        logger.exception("runner failed for job %s", ids.short(execution.job_id))
         outcome = executor.outcome_of_error(execution, exc)
     done(outcome)

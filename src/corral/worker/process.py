@@ -19,6 +19,7 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
+from corral import ids
 from corral.job import JobError, Progress
 from corral.outcome import Outcome, OutcomeKind
 from corral.store import Store
@@ -50,7 +51,7 @@ class ProcessRunner:
         try:
             outcome = self._run_child(execution)
         except Exception as exc:  # the supervisor itself failed: still one outcome
-            logger.exception("supervising job %s failed", execution.job_id)
+            logger.exception("supervising job %s failed", ids.short(execution.job_id))
             outcome = executor.outcome_of_error(execution, exc)
         done(outcome)
 
@@ -90,7 +91,7 @@ class ProcessRunner:
             if asked is not None and time.monotonic() - asked > grace:
                 if terminated_at is None:
                     logger.warning("job %s did not stop within %gs: terminating its process",
-                                   job.id, grace)
+                                   ids.short(job.id), grace)
                     process.terminate()
                     terminated_at = time.monotonic()
                 elif time.monotonic() - terminated_at > KILL_AFTER_TERM:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from corral import errors
+from corral import errors, ids
 from corral.context import Context
 from corral.job import JSON
 from corral.outcome import Outcome
@@ -112,7 +112,7 @@ class Recorder(ServiceThread):
         for item, result in zip(finished, results, strict=True):
             if not result.recorded:
                 logger.warning("outcome of job %s refused: no longer held (now %s)",
-                               result.job_id, result.status)
+                               ids.short(result.job_id), result.status)
             item.on_recorded(result)
 
     def _hand_back(self, finished: list[_Finished]) -> list[_Finished]:

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from corral import ids
 from corral.store import Store
 from corral.worker.executor import Execution
 from corral.worker.fence import Fence
@@ -55,14 +56,15 @@ class Watchdog(ServiceThread):
             return
         execution.fenced = True
         logger.warning("job %s stopped and handed back: this worker is fenced (%s)",
-                       execution.job_id, reason)
+                       ids.short(execution.job_id), reason)
         execution.hand_back(f"worker fenced: {reason}")
 
     def _check_timeout(self, execution: Execution, now: float) -> None:
         timeout = execution.job.timeout
         if timeout is not None and not execution.timed_out and now - execution.claimed_at > timeout:
             execution.timed_out = True
-            logger.warning("job %s ran past its timeout (%gs); stopping it", execution.job_id,
+            logger.warning("job %s ran past its timeout (%gs); stopping it",
+                           ids.short(execution.job_id),
                            timeout)
             execution.request_cancel("timeout")
 
@@ -79,7 +81,7 @@ class Watchdog(ServiceThread):
         execution.stalled = True
         job = execution.job
         self._store.mark_stalled(job.id, execution.worker_id, job.attempt)
-        logger.warning("job %s stalled: no progress for %.1fs", job.id, still)
+        logger.warning("job %s stalled: no progress for %.1fs", ids.short(job.id), still)
         if task.options.on_stall == "cancel":
             self._store.cancel_jobs([job.id], actor=execution.worker_id,
                                     reason=f"stalled: no progress for {still:.1f}s")
@@ -92,4 +94,5 @@ class Watchdog(ServiceThread):
         execution.unresponsive = True
         job = execution.job
         self._store.mark_unresponsive(job.id, execution.worker_id, job.attempt)
-        logger.warning("job %s ignores its cancel after %gs: unresponsive", job.id, grace)
+        logger.warning("job %s ignores its cancel after %gs: unresponsive", ids.short(job.id),
+                       grace)

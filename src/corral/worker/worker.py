@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 import corral
+from corral import ids
 from corral.app import Corral
 from corral.context import Context
 from corral.job import Job
@@ -264,5 +265,6 @@ class Worker:
             execution = self.running.get(job_id)
             finishing = job_id in self._recording  # its outcome is being written: not lost
         if execution is not None and not finishing and not execution.ctx.cancelled:
-            logger.warning("job %s is no longer held by this worker; stopping it", job_id)
+            logger.warning("job %s is no longer held by this worker; stopping it",
+                           ids.short(job_id))
             execution.request_cancel("this worker no longer holds the job")
