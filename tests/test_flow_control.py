@@ -221,16 +221,19 @@ def test_prune_deletes_finished_jobs_past_their_keep_period(
     assert [j.id for j in app.list_jobs()] == [active.id]  # ...active jobs are never pruned
 
 
-def test_the_housekeeper_prunes_and_completes_batches(
+def test_the_housekeeper_completes_batches_and_the_pruner_prunes(
     app: corral.Corral, tasks: SimpleNamespace
 ) -> None:
     from corral.maintenance.housekeeper import Housekeeper
+    from corral.maintenance.pruner import Pruner
 
     done = tasks.noop.enqueue(1)
     batch = app.batch([tasks.noop.s(2)], on_complete=tasks.noop.s("after"))
     app.cancel_many([done.id, batch.jobs[0].id])
-    keeper = Housekeeper(app.store, keep_completed=0, keep_failed=0, actor="housekeeper:t")
-    keeper.run_once()
+    keeper = Housekeeper(app.store, actor="housekeeper:t")
+    made = keeper.run_once()
+    assert Pruner(app.store, keep_completed=0, keep_failed=0).run_once().jobs == 2
     remaining = app.list_jobs()
     assert [job.args for job in remaining] == [["after"]]  # both cancelled jobs pruned
     assert remaining[0].meta["completed_batch_id"] == batch.id
+    assert made == [remaining[0].id]

@@ -16,7 +16,6 @@ from corral.handle import BatchHandle, JobHandle
 from corral.ids import resolve as resolve_text
 from corral.ids import uuid7
 from corral.job import JSON, Job, JobEvent
-from corral.maintenance.housekeeper import prune
 from corral.periodic import Schedule, check_cron
 from corral.status import ACTIVE, JobStatus
 from corral.store import Store, codec, open_store
@@ -428,11 +427,11 @@ class Corral:
               keep_failed: str | float | None = None) -> int:
         """Delete finished jobs past retention now (defaults: the ``keep_completed`` /
         ``keep_failed`` settings; failed and cancelled jobs share ``keep_failed``)."""
-        return prune(self.store,
-                     keep_completed=_duration(keep_completed, "keep_completed")
-                     or self.settings.keep_completed,
-                     keep_failed=_duration(keep_failed, "keep_failed")
-                     or self.settings.keep_failed)
+        now = datetime.now(UTC)
+        completed = _duration(keep_completed, "keep_completed") or self.settings.keep_completed
+        failed = _duration(keep_failed, "keep_failed") or self.settings.keep_failed
+        return self.store.prune_jobs(completed_before=now - timedelta(seconds=completed),
+                                     failed_before=now - timedelta(seconds=failed))
 
     def _matching(self, ids: Iterable[str] | None, filters: dict[str, Any],
                   action: str) -> list[str]:

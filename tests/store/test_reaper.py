@@ -104,17 +104,6 @@ def test_racing_reapers_recover_each_job_once(db_url: str, store: Store) -> None
         assert [e.kind for e in store.job_events(job.id)].count("worker_lost") == 1
 
 
-def test_dead_worker_rows_are_pruned_after_a_while(store: Store) -> None:
-    lock = register(store)
-    lock.release()  # type: ignore[attr-defined]
-    sight_free_lock(store)
-    store.reap(lease=60, actor="r")
-    assert store.reap(lease=60, actor="r", prune_after=3600).pruned_workers == 0
-    make_job(store, S.RUNNING)  # an orphan (its worker is dead) makes the reaper write
-    assert store.reap(lease=60, actor="r", prune_after=0).pruned_workers == 1
-    assert store.list_workers() == []
-
-
 def test_reset_stuck_fails_jobs_of_dead_workers_and_cancels_the_rest(store: Store) -> None:
     from datetime import UTC, datetime, timedelta
 

@@ -178,7 +178,6 @@ class ReapReport:
     requeued: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
     cancelled: tuple[str, ...] = ()
-    pruned_workers: int = 0
 
     @property
     def recovered(self) -> int:
@@ -395,14 +394,19 @@ class Store(Protocol):
     def acquire_liveness(self, worker_id: str) -> Liveness:
         """Take the worker's liveness lock; call before ``register_worker``."""
 
-    def reap(self, *, lease: float, actor: str, prune_after: float = 3600.0) -> ReapReport:
+    def reap(self, *, lease: float, actor: str) -> ReapReport:
         """Recover the jobs of dead workers. A ``running`` worker is dead when its liveness
         lock is free or it has not heartbeated for ``lease`` seconds: it becomes ``dead``
         (of racing reapers exactly one wins). Then, for every worker not ``running``:
         its ``running`` jobs go ``-> queued`` (attempts left, event ``worker_lost``) or
-        ``-> failed`` with ``WorkerLost``; its ``cancelling`` jobs ``-> cancelled``. Worker
-        rows gone for ``prune_after`` seconds are deleted. Idempotent; safe to run
-        anywhere, any number at once."""
+        ``-> failed`` with ``WorkerLost``; its ``cancelling`` jobs ``-> cancelled``. It
+        only reaps: old worker rows are the pruner's (``prune_workers``). Idempotent; safe
+        to run anywhere, any number at once."""
+
+    def prune_workers(self, *, gone_for: float) -> int:
+        """Delete the rows of workers ``dead`` or ``stopped`` whose last heartbeat is more
+        than ``gone_for`` seconds old (their jobs were recovered long ago); returns how
+        many. Never touches a ``running`` worker, so racing pruners are harmless."""
 
     def last_notification_id(self) -> int:
         """The newest notification id; a starting worker reads after it."""

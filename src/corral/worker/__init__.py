@@ -2,6 +2,6 @@
 
 Modules: ``worker`` (lifecycle), ``claimer`` (claim loop), ``executor`` (one Outcome per
 job), ``isolation`` (thread pool and event loop runners), ``recorder`` (batched writes),
-``heartbeat`` (liveness + cancel fallback), ``listener`` (notifications), ``loop`` (the
-shape every background thread shares).
+``heartbeat`` (liveness + cancel fallback), ``listener`` (notifications), ``watchdog``
+(timeouts, stalls). Every loop is a ``corral.maintenance.service.Service``.
 """

@@ -11,15 +11,15 @@ import threading
 from collections.abc import Callable, Sequence
 
 from corral.job import Job
+from corral.maintenance.service import Service
 from corral.store import Store
-from corral.worker.loop import ServiceThread
 
 MIN_POLL = 0.05
 MAX_POLL = 1.0
 GATHER_SLOTS = 0.002
 
 
-class Claimer(ServiceThread):
+class Claimer(Service):
     name = "claimer"
 
     def __init__(

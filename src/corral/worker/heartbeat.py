@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
+from corral.maintenance.service import PeriodicService
 from corral.status import JobStatus
 from corral.store import Store
 from corral.worker.fence import Fence
-from corral.worker.loop import ServiceThread
-
-NOTIFICATION_RETENTION = timedelta(minutes=5)
-PRUNE_EVERY = 60.0
 
 
-class Heartbeat(ServiceThread):
+class Heartbeat(PeriodicService):
     name = "heartbeat"
 
     def __init__(
@@ -34,22 +30,19 @@ class Heartbeat(ServiceThread):
         on_lost: Callable[[str], None],
         fence: Fence | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(interval, jitter=0)  # the lease is counted in these intervals
         self._fence = fence
         self._store = store
         self._worker_id = worker_id
-        self._interval = interval
         self._held = held  # ids of jobs this worker claimed before the given monotonic time
         self._on_cancel = on_cancel
         self._on_lost = on_lost
-        self._next_prune = time.monotonic() + PRUNE_EVERY
 
-    def step(self) -> None:
-        if self.stopping.wait(self._interval):
-            return
-        self.beat()
+    def run_once(self) -> int:
+        return self.beat()
 
-    def beat(self) -> None:
+    def beat(self) -> int:
+        """One heartbeat; returns how many jobs the store says this worker holds."""
         started = time.monotonic()
         believed = self._held(started)
         seen = self._store.heartbeat(self._worker_id)
@@ -60,6 +53,4 @@ class Heartbeat(ServiceThread):
                 self._on_cancel(job.job_id)
         for job_id in believed - {job.job_id for job in seen}:
             self._on_lost(job_id)
-        if started >= self._next_prune:
-            self._next_prune = started + PRUNE_EVERY
-            self._store.prune_notifications(datetime.now(UTC) - NOTIFICATION_RETENTION)
+        return len(seen)

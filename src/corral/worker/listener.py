@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from corral.maintenance.service import Service
 from corral.store.base import Listener
-from corral.worker.loop import ServiceThread
 
 CHANNEL_JOBS = "jobs"
 CHANNEL_CANCEL = "cancel"
 
 
-class NotificationLoop(ServiceThread):
+class NotificationLoop(Service):
     name = "listener"
 
     def __init__(

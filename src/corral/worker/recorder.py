@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from corral import errors, ids
 from corral.context import Context
 from corral.job import JSON
+from corral.maintenance.service import Service
 from corral.outcome import Outcome
 from corral.store import Store
 from corral.store.base import FinishResult, NewEvent, ProgressUpdate
-from corral.worker.loop import ServiceThread
 
 logger = logging.getLogger("corral.worker")
 PROGRESS_FLUSH_INTERVAL = 0.1
@@ -37,7 +37,7 @@ class _Finished:
     taken away) has its outcome recorded as usual."""
 
 
-class Recorder(ServiceThread):
+class Recorder(Service):
     """Implements ``corral.context.Reporter`` for the worker's executions."""
 
     name = "recorder"

@@ -17,39 +17,39 @@ import time
 from collections.abc import Callable
 
 from corral import ids
+from corral.maintenance.service import PeriodicService
 from corral.store import Store
 from corral.worker.executor import Execution
 from corral.worker.fence import Fence
-from corral.worker.loop import ServiceThread
 
 logger = logging.getLogger("corral.worker")
 INTERVAL = 0.05
 
 
-class Watchdog(ServiceThread):
+class Watchdog(PeriodicService):
     name = "watchdog"
 
     def __init__(self, store: Store, executions: Callable[[], list[Execution]],
                  cancel_grace: float, fence: Fence | None = None) -> None:
-        super().__init__()
+        super().__init__(INTERVAL, jitter=0)
         self._store = store
         self._executions = executions
         self._cancel_grace = cancel_grace
         self._fence = fence
 
-    def step(self) -> None:
-        if self.stopping.wait(INTERVAL):
-            return
-        self.run_once(time.monotonic())
-
-    def run_once(self, now: float) -> None:
+    def run_once(self, now: float | None = None) -> int:
+        """One look at every execution (as of ``now``, a ``time.monotonic()``); returns
+        how many it looked at."""
+        now = time.monotonic() if now is None else now
         fenced = self._fence.reason(now) if self._fence is not None else None
-        for execution in self._executions():
+        executions = self._executions()
+        for execution in executions:
             if fenced:
                 self._check_fenced(execution, fenced)
             self._check_timeout(execution, now)
             self._check_stall(execution, now)
             self._check_unresponsive(execution, now)
+        return len(executions)
 
     def _check_fenced(self, execution: Execution, reason: str) -> None:
         if execution.fenced:

@@ -30,6 +30,7 @@ from corral.app import Corral
 from corral.context import Context
 from corral.job import Job
 from corral.maintenance.housekeeper import Housekeeper
+from corral.maintenance.pruner import Pruner
 from corral.maintenance.reaper import Reaper
 from corral.outcome import Outcome, OutcomeKind
 from corral.store.base import FinishResult, WorkerInfo
@@ -107,14 +108,14 @@ class Worker:
         self.reaper = Reaper(store, lease=settings.lease,
                              heartbeat_interval=settings.heartbeat_interval,
                              actor=f"reaper:{self.id}")
-        self.housekeeper = Housekeeper(store, keep_completed=settings.keep_completed,
-                                       keep_failed=settings.keep_failed,
-                                       actor=f"housekeeper:{self.id}",
+        self.housekeeper = Housekeeper(store, actor=f"housekeeper:{self.id}",
                                        schedules=self.app.schedules)
+        self.pruner = Pruner(store, keep_completed=settings.keep_completed,
+                             keep_failed=settings.keep_failed)
         self.watchdog = Watchdog(store, self._executions, cancel_grace=settings.cancel_grace,
                                  fence=self.fence)
         self._services = (self.recorder, self.heartbeat, self.notifications, self.claimer,
-                          self.reaper, self.housekeeper, self.watchdog)
+                          self.reaper, self.housekeeper, self.pruner, self.watchdog)
         for service in self._services:
             service.start()
         self._started = True
@@ -132,7 +133,7 @@ class Worker:
         if not (wait and self.wait_idle(timeout)):
             self._hand_back()
         for service in (self.claimer, self.heartbeat, self.notifications, self.reaper,
-                        self.housekeeper, self.watchdog):
+                        self.housekeeper, self.pruner, self.watchdog):
             service.stop()
         self.recorder.stop()
         self.recorder.join(timeout=5)

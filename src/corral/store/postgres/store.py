@@ -120,7 +120,6 @@ class PostgresStore:
         except PoolTimeout as exc:
             self._pool.close()
             raise errors.StoreError(f"cannot connect to PostgreSQL at {url}", url=url) from exc
-        self._next_worker_prune = 0.0  # reap() only
 
     @contextmanager
     def _connection(self) -> Iterator[Conn]:
@@ -659,15 +658,12 @@ class PostgresStore:
                                          worker_id)
 
     @reconnecting
-    def reap(self, *, lease: float, actor: str, prune_after: float = 3600.0) -> base.ReapReport:
+    def reap(self, *, lease: float, actor: str) -> base.ReapReport:
         with self._write() as conn:
             dead = [row["id"] for row in conn.execute(Q["dead_workers"], {
                 "lease": lease, "confirm": liveness.LOCK_CONFIRM,
                 "restart_grace": liveness.RESTART_GRACE})]
             if not dead and not conn.execute(Q["has_orphans"]).fetchone():
-                if time.monotonic() >= self._next_worker_prune:
-                    self._next_worker_prune = time.monotonic() + 60
-                    conn.execute(Q["prune_workers"], {"after": prune_after})
                 return base.ReapReport()
             newly_dead = tuple(row["id"] for row in
                                conn.execute(Q["mark_workers_dead"], {"ids": dead}))
@@ -677,10 +673,14 @@ class PostgresStore:
             cancelled = conn.execute(Q["cancel_orphans"]).fetchall()
             self._events(conn, trail.recovery_events(actor, requeued, failed, cancelled))
             self._notify_queues(conn, {row["queue"] for row in requeued})
-            pruned = len(conn.execute(Q["prune_workers"], {"after": prune_after}).fetchall())
         return base.ReapReport(newly_dead, tuple(r["id"] for r in requeued),
                                tuple(r["id"] for r in failed),
-                               tuple(r["id"] for r in cancelled), pruned)
+                               tuple(r["id"] for r in cancelled))
+
+    @reconnecting
+    def prune_workers(self, *, gone_for: float) -> int:
+        with self._write() as conn:
+            return len(conn.execute(Q["prune_workers"], {"after": gone_for}).fetchall())
 
     def last_notification_id(self) -> int:
         return 0  # NOTIFY carries everything: there is no outbox to page through

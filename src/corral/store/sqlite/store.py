@@ -83,7 +83,6 @@ class SQLiteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()  # guards _connections (any thread)
-        self._next_worker_prune = 0.0  # reap() only: when to next delete old worker rows
 
     # -- connections and transactions -------------------------------------------------
 
@@ -670,21 +669,20 @@ class SQLiteStore:
             or (row["host"] == host and liveness.is_dead(liveness.lock_path(self.path, row["id"])))
         ]
 
-    def reap(self, *, lease: float, actor: str, prune_after: float = 3600.0) -> base.ReapReport:
-        now = time.time()
-        dead = self._dead_workers(now, lease)
+    def reap(self, *, lease: float, actor: str) -> base.ReapReport:
+        dead = self._dead_workers(time.time(), lease)
         if not dead and not self._read("has_orphans", {}):
-            if now >= self._next_worker_prune:
-                self._next_worker_prune = now + 60
-                with self._write() as tx:
-                    tx.conn.execute(Q["prune_workers"], {"before": now - prune_after})
             return base.ReapReport()
         with self._write() as tx:
             marked = tx.conn.execute(Q["mark_workers_dead"], {"ids": json.dumps(dead)})
             newly_dead = tuple(row["id"] for row in marked)
             requeued, failed, cancelled = self._recover_orphans(tx, actor)
-            pruned = tx.conn.execute(Q["prune_workers"], {"before": now - prune_after}).rowcount
-        return base.ReapReport(newly_dead, requeued, failed, cancelled, pruned)
+        return base.ReapReport(newly_dead, requeued, failed, cancelled)
+
+    def prune_workers(self, *, gone_for: float) -> int:
+        with self._write() as tx:
+            before = time.time() - gone_for
+            return tx.conn.execute(Q["prune_workers"], {"before": before}).rowcount
 
     def reset_stuck(self, started_before: datetime, *, lease: float, actor: str,
                     reason: str | None, dry_run: bool = False) -> list[base.StatusChange]:
