@@ -1,0 +1,59 @@
+"""The Store contract for claim and release: order, limits, racing claimers, on every backend."""
+
+from __future__ import annotations
+
+import threading
+
+from corral.status import JobStatus
+from corral.store import Store
+from tests.factories import WORKER, make_job, new_job
+
+S = JobStatus
+
+
+def test_claim_takes_highest_priority_then_oldest_up_to_limit(store: Store) -> None:
+    low, high, low2, other = store.enqueue_jobs([
+        new_job(priority=0), new_job(priority=5), new_job(priority=0), new_job(queue="other"),
+    ])
+    claimed = store.claim_jobs(WORKER, ["default"], 2)
+    assert [job.id for job in claimed] == [high.id, low.id]
+    assert all(job.status == S.RUNNING and job.worker_id == WORKER and job.attempt == 1
+               for job in claimed)
+    assert [job.id for job in store.claim_jobs(WORKER, ["default", "other"], 5)] == [
+        low2.id, other.id]
+    assert store.claim_jobs(WORKER, ["default", "other"], 5) == []
+
+
+def test_racing_claimers_never_claim_the_same_job(db_url: str) -> None:
+    from corral.store import open_store
+
+    setup = open_store(db_url)
+    setup.migrate()
+    setup.enqueue_jobs([new_job() for _ in range(300)])
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def claim_all(name: str) -> None:
+        own = open_store(db_url)
+        while batch := own.claim_jobs(name, ["default"], 7):
+            with lock:
+                claimed.extend(job.id for job in batch)
+        own.close()
+
+    threads = [threading.Thread(target=claim_all, args=(f"w{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(claimed) == len(set(claimed)) == 300
+    setup.close()
+
+
+def test_released_job_goes_back_to_the_queue_without_spending_an_attempt(store: Store) -> None:
+    job = make_job(store, S.RUNNING, max_attempts=1)
+    assert store.release_jobs("not-me", [job.id], reason="shutdown") == []
+    assert store.release_jobs(WORKER, [job.id], reason="shutdown") == [job.id]
+    released = store.get_job(job.id)
+    assert released.status == S.QUEUED and released.attempts_left == 1
+    assert store.job_events(job.id)[-1].kind == "released"
+    assert store.claim_jobs(WORKER, ["default"], 1)[0].attempt == 2
