@@ -248,7 +248,12 @@ class Store(Protocol):
         With ``batch``, the batch row is inserted in the same transaction.
 
         A job whose ``unique_key`` an active job already holds is not inserted: that job is
-        returned in its place (atomic under concurrent enqueuers: a partial unique index)."""
+        returned in its place (atomic under concurrent enqueuers: a partial unique index).
+
+        Idempotent under retries: a job whose id is already stored (an earlier call whose
+        commit went unacknowledged, retried) is returned as stored, with no second trail
+        row or wake-up; a batch whose id is stored is kept. An id held by a job of another
+        task is a ``StoreError``, never a driver's duplicate-key error."""
 
     def claim_jobs(self, worker_id: str, queues: Sequence[str], limit: int) -> list[Job]:
         """Move up to ``limit`` due jobs ``queued -> running`` for ``worker_id``, highest
@@ -349,7 +354,8 @@ class Store(Protocol):
 
     def enqueue_tick(self, name: str, tick: datetime, job: NewJob, *, actor: str) -> bool:
         """Enqueue ``job`` for a periodic task's ``tick`` unless that tick already has its
-        job (one row per name and tick); True if this call enqueued it."""
+        job (one row per name and tick); True if this call enqueued it, or if the tick's
+        job is ``job`` itself (a retry of a call that committed)."""
 
     def get_batch(self, batch_id: str) -> Batch | None:
         """The batch with its counts per status and progress; None if unknown."""

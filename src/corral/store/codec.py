@@ -30,13 +30,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from corral import errors
 from corral.job import JSON, Job, JobError, NewJob, Progress
-from corral.status import JobStatus
+from corral.status import ACTIVE, JobStatus
 
 TimeDecoder = Callable[[Any], datetime | None]
 JsonDecoder = Callable[[Any], JSON]
@@ -399,3 +399,39 @@ def job_from_new(job: NewJob, status: str, run_at: datetime | None,
         timeout=job.timeout, batch_id=job.batch_id, limit_key=job.limit_key,
         key_limit=job.key_limit, unique_key=job.unique_key, meta=dict(job.meta),
     )
+
+
+def check_distinct_ids(jobs: Sequence[NewJob]) -> None:
+    """One id twice in one enqueue is the caller's mistake, not a retry (a retry is a
+    second call): refused before anything is written, so the call stays all or none."""
+    if len({job.id for job in jobs}) < len(jobs):
+        seen: set[str] = set()
+        for job in jobs:
+            if job.id in seen:
+                raise errors.InvalidArguments(
+                    f"job id {job.id} appears twice in one enqueue", job_id=job.id)
+            seen.add(job.id)
+
+def skipped_jobs(jobs: Sequence[NewJob], found: Sequence[Job]) -> dict[str, Job]:
+    """What an enqueue returns, by new id, for ``jobs`` its insert skipped, out of
+    ``found`` (the ``existing_jobs`` query). A job whose id is stored comes back as stored:
+    the retry of an insert that committed but whose acknowledgement was lost gets what its
+    first attempt made, never a duplicate. Else the active job holding its ``unique_key``.
+    Ids are UUIDv7s made by the client, so an id held by another task's job is no retry:
+    refused, loudly, rather than answered with somebody else's job."""
+    by_id = {job.id: job for job in found}
+    by_key = {job.unique_key: job for job in found
+              if job.unique_key is not None and job.status in ACTIVE}
+    made: dict[str, Job] = {}
+    for job in jobs:
+        held = by_id.get(job.id) or (by_key.get(job.unique_key) if job.unique_key else None)
+        if held is None:
+            raise errors.StoreError(
+                f"job {job.id} was neither inserted nor found (a unique job finished "
+                "while enqueueing?); try again", job_id=job.id)
+        if held.id == job.id and held.task != job.task:
+            raise errors.StoreError(
+                f"job id {job.id} is taken by a {held.task!r} job, not {job.task!r}",
+                job_id=job.id)
+        made[job.id] = held
+    return made

@@ -6,7 +6,9 @@
 -- name: insert_jobs
 -- One statement, one round trip: every job of a JSON array (status from run_at), its
 -- "enqueued" trail row, and one NOTIFY per queue that got ready jobs. A job whose
--- unique_key an active job holds is skipped (absent from the result).
+-- unique_key an active job holds, or whose id is taken (a retry whose first attempt
+-- committed), is skipped: absent from the result, so no second trail row or NOTIFY.
+-- (No conflict target: the primary key and the partial unique index are both arbiters.)
 WITH inserted AS (
     INSERT INTO jobs (id, task, args, kwargs, queue, priority, status, max_attempts, run_at,
                       created_at, timeout, batch_id, limit_key, key_limit, unique_key, meta)
@@ -19,10 +21,7 @@ WITH inserted AS (
         id text, task text, args json, kwargs json, queue text, priority integer,
         max_attempts integer, run_at double precision, timeout double precision,
         batch_id text, limit_key text, key_limit integer, unique_key text, meta json)
-    ON CONFLICT (unique_key)
-        WHERE unique_key IS NOT NULL
-          AND status IN ('scheduled', 'queued', 'running', 'cancelling')
-        DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING id, status, queue, run_at, created_at
 ), trail AS (
     INSERT INTO job_events (job_id, at, kind, actor, to_status, data)
@@ -337,8 +336,12 @@ WHERE meta::jsonb @> %(meta)s::jsonb
 ORDER BY id DESC
 LIMIT %(limit)s;
 
--- name: unique_holders
--- The active job holding each of a list of unique keys.
+-- name: existing_jobs
+-- What an enqueue returns for the jobs it did not insert: the jobs of those ids (a retry
+-- whose first attempt committed) and the active job holding each of those unique keys.
+-- (Two SELECTs, not an OR: each probes its own index, the key one the partial index.)
+SELECT * FROM jobs WHERE id = ANY(%(ids)s::text[])
+UNION ALL
 SELECT * FROM jobs
 WHERE unique_key = ANY(%(keys)s::text[])
   AND status IN ('scheduled', 'queued', 'running', 'cancelling');
@@ -347,12 +350,18 @@ WHERE unique_key = ANY(%(keys)s::text[])
 INSERT INTO periodic_ticks (name, tick, job_id) VALUES (%(name)s, %(tick)s, %(job_id)s)
 ON CONFLICT (name, tick) DO NOTHING;
 
+-- name: tick_job
+-- The id of the job that holds a periodic tick (another scheduler's, or a retry's own).
+SELECT job_id FROM periodic_ticks WHERE name = %(name)s AND tick = %(tick)s;
+
 -- name: prune_ticks
 DELETE FROM periodic_ticks WHERE tick < %(before)s;
 
 -- name: insert_batch
+-- A new batch; an id already taken (a retry whose first attempt committed) is skipped.
 INSERT INTO batches (id, name, created_at, on_complete)
-VALUES (%(id)s, %(name)s, now(), %(on_complete)s);
+VALUES (%(id)s, %(name)s, now(), %(on_complete)s)
+ON CONFLICT (id) DO NOTHING;
 
 -- name: batches
 -- Batches newest first (ids sort by creation), one of them by id, or a page older than

@@ -57,7 +57,10 @@ Conn = psycopg.Connection[dict[str, Any]]
 
 def reconnecting(method: Callable[P, R]) -> Callable[P, R]:
     """Retry a store call whose connection broke; the pool hands out a fresh one. A value
-    PostgreSQL cannot store (a NUL character in text or JSON) is the caller's error."""
+    PostgreSQL cannot store (a NUL character in text or JSON) is the caller's error. A
+    write retried after its commit's acknowledgement was lost must find its own rows
+    (enqueue skips ids it made and returns them), never fail on them; a constraint that
+    still fails is a StoreError, never a driver exception (an HTTP 500)."""
 
     @functools.wraps(method)
     def call(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -71,6 +74,10 @@ def reconnecting(method: Callable[P, R]) -> Callable[P, R]:
                                               ) from exc
             except UnicodeEncodeError as exc:  # a lone surrogate: not text
                 raise errors.InvalidArguments(f"not storable as text: {exc}") from exc
+            except psycopg.IntegrityError as exc:  # a key or constraint no guard foresaw
+                reason = " ".join(str(exc).split())
+                raise errors.StoreError(f"PostgreSQL refused the write: {reason}",
+                                        sqlstate=exc.sqlstate) from exc
             except psycopg.errors.FeatureNotSupported as exc:
                 if STALE_PLAN not in str(exc) or attempt == RETRIES - 1:
                     raise
@@ -196,29 +203,31 @@ class PostgresStore:
                     "id": batch.id, "name": batch.name,
                     "on_complete": json.dumps(on_complete_json(batch.on_complete))
                     if batch.on_complete else None,
-                })
+                })  # a retry's batch row is there already: skipped, as its jobs are
             return self._insert_jobs(conn, jobs, actor)
 
     def _insert_jobs(self, conn: Conn, jobs: Sequence[NewJob], actor: str | None) -> list[Job]:
         """Inserts ``jobs`` (with trail rows and NOTIFY); a job whose ``unique_key`` an active
-        job holds comes back as that job. Inside a transaction, the partial unique index
-        makes a concurrent enqueuer of the same key wait for ours, then skip."""
+        job holds comes back as that job, and a job whose id is stored comes back as stored
+        (``reconnecting`` retried an insert that committed, its acknowledgement lost: no
+        duplicate-key error, no second trail row). Inside a transaction, the partial unique
+        index makes a concurrent enqueuer of the same key wait for ours, then skip."""
         if not jobs:
             return []
+        codec.check_distinct_ids(jobs)
         inserted = {row["id"]: row for row in conn.execute(Q["insert_jobs"], {
             "jobs": json.dumps([_new_job_json(job) for job in jobs]), "actor": actor,
             "data": trail.request_data_json(), "channel": self.target.channel,
         })}
-        skipped = {job.unique_key for job in jobs if job.id not in inserted and job.unique_key}
-        holders = {job.unique_key: job for job in self._jobs(conn.execute(
-            Q["unique_holders"], {"keys": list(skipped)}).fetchall(), conn)[0]
-        } if skipped else {}
-        if skipped - holders.keys():
-            raise errors.StoreError("a unique job finished while enqueueing; try again")
+        skipped = [job for job in jobs if job.id not in inserted]
+        existing = codec.skipped_jobs(skipped, self._jobs(conn.execute(Q["existing_jobs"], {
+            "ids": [job.id for job in skipped],
+            "keys": [job.unique_key for job in skipped if job.unique_key],
+        }).fetchall(), conn)[0]) if skipped else {}
         return [
             codec.job_from_new(job, inserted[job.id]["status"], _utc(inserted[job.id]["run_at"]),
                                _utc(inserted[job.id]["created_at"]))
-            if job.id in inserted else holders[job.unique_key]
+            if job.id in inserted else existing[job.id]
             for job in jobs
         ]
 
@@ -550,9 +559,11 @@ class PostgresStore:
     @reconnecting
     def enqueue_tick(self, name: str, tick: datetime, job: NewJob, *, actor: str) -> bool:
         with self._write() as conn:
-            if not conn.execute(Q["insert_tick"], {"name": name, "tick": tick,
-                                                   "job_id": job.id}).rowcount:
-                return False
+            params = {"name": name, "tick": tick, "job_id": job.id}
+            if not conn.execute(Q["insert_tick"], params).rowcount:
+                held = conn.execute(Q["tick_job"], params).fetchone()
+                if held is None or held["job_id"] != job.id:
+                    return False  # another scheduler's; else a retry of ours, committed
             self._insert_jobs(conn, [job], actor)
         return True
 

@@ -4,18 +4,21 @@
 
 -- name: insert_job
 -- Insert one new job (run inside the enqueue transaction, once per job); a job whose
--- unique_key an active job holds is skipped (the caller returns the holder).
+-- unique_key an active job holds, or whose id is taken, is skipped (the caller returns
+-- the holder, or the job of that id). No conflict target: both unique indexes arbitrate.
 INSERT INTO jobs (id, task, args, kwargs, queue, priority, status, max_attempts, run_at,
                   created_at, timeout, batch_id, limit_key, key_limit, unique_key, meta)
 VALUES (:id, :task, :args, :kwargs, :queue, :priority, :status, :max_attempts, :run_at,
         :created_at, :timeout, :batch_id, :limit_key, :key_limit, :unique_key, :meta)
-ON CONFLICT (unique_key)
-    WHERE unique_key IS NOT NULL AND status IN ('scheduled', 'queued', 'running', 'cancelling')
-    DO NOTHING;
+ON CONFLICT DO NOTHING;
 
--- name: unique_holders
--- The active job holding each of a list of unique keys.
-SELECT id, unique_key FROM jobs
+-- name: existing_jobs
+-- What an enqueue returns for the jobs it did not insert: the jobs of those ids (a retry
+-- whose first attempt committed) and the active job holding each of those unique keys.
+-- (Two SELECTs, not an OR: each probes its own index, the key one the partial index.)
+SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
+UNION ALL
+SELECT * FROM jobs
 WHERE unique_key IN (SELECT value FROM json_each(:keys))
   AND status IN ('scheduled', 'queued', 'running', 'cancelling');
 
@@ -23,12 +26,18 @@ WHERE unique_key IN (SELECT value FROM json_each(:keys))
 INSERT INTO periodic_ticks (name, tick, job_id) VALUES (:name, :tick, :job_id)
 ON CONFLICT (name, tick) DO NOTHING;
 
+-- name: tick_job
+-- The id of the job that holds a periodic tick (another scheduler's, or a retry's own).
+SELECT job_id FROM periodic_ticks WHERE name = :name AND tick = :tick;
+
 -- name: prune_ticks
 DELETE FROM periodic_ticks WHERE tick < :before;
 
 -- name: insert_batch
+-- A new batch; an id already taken (a retry whose first attempt committed) is skipped.
 INSERT INTO batches (id, name, created_at, on_complete)
-VALUES (:id, :name, :created_at, :on_complete);
+VALUES (:id, :name, :created_at, :on_complete)
+ON CONFLICT (id) DO NOTHING;
 
 -- name: batches
 -- Batches newest first (ids sort by creation), one of them by id, or a page older than

@@ -142,6 +142,8 @@ class SQLiteStore:
                 conn.execute("ROLLBACK")
             if isinstance(exc, UnicodeEncodeError):  # a lone surrogate: not text
                 raise errors.InvalidArguments(f"not storable as text: {exc}") from exc
+            if isinstance(exc, sqlite3.IntegrityError):  # a constraint no guard foresaw
+                raise errors.StoreError(f"SQLite refused the write: {exc}") from exc
             raise
         for addresses, channel, queue in tx.rings:
             doorbell.ring(addresses, channel, queue)
@@ -196,42 +198,43 @@ class SQLiteStore:
                     "id": batch.id, "name": batch.name, "created_at": tx.now,
                     "on_complete": json.dumps(on_complete_json(batch.on_complete))
                     if batch.on_complete else None,
-                })
-            rows, holders = self._insert_jobs(tx, jobs, actor)
-            held = {job.id: job for job in self._jobs(tx.conn.execute(
-                Q["jobs_by_ids"], {"ids": json.dumps(list(set(holders.values())))}
-            ).fetchall(), tx)[0]} if holders else {}
-        return [
-            held[holders[job.id]] if job.id in holders else
-            codec.job_from_new(job, row["status"], _dt(row["run_at"]), _dt(row["created_at"]))
-            for job, row in zip(jobs, rows, strict=True)
-        ]
+                })  # a retry's batch row is there already: skipped, as its jobs are
+            return self._insert_jobs(tx, jobs, actor)
 
     def _insert_jobs(self, tx: _Transaction, jobs: Sequence[NewJob], actor: str | None,
-                     ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        """Inserts ``jobs`` with their trail rows; returns the rows and, for jobs not
-        inserted because an active job holds their ``unique_key``, new id -> holder id."""
+                     ) -> list[Job]:
+        """Inserts ``jobs`` with their trail rows; a job whose ``unique_key`` an active job
+        holds comes back as that job, and a job whose id is stored comes back as stored:
+        PostgreSQL's contract (its reconnect retries an enqueue whose commit went
+        unacknowledged), kept here too. Trail rows and doorbells only for the rows this
+        insert wrote."""
+        if not jobs:
+            return []
+        codec.check_distinct_ids(jobs)
         rows = [_new_job_row(job, tx.now) for job in jobs]
-        tx.conn.executemany(Q["insert_job"], rows)
-        holders = self._unique_holders(tx, rows)
-        inserted = [row for row in rows if row["id"] not in holders]
+        tx.conn.execute("SAVEPOINT enqueue")
+        if tx.conn.executemany(Q["insert_job"], rows).rowcount == len(rows):
+            inserted = rows
+        else:  # some were skipped (rare): again one by one, to know which
+            tx.conn.execute("ROLLBACK TO enqueue")
+            inserted = [row for row in rows if tx.conn.execute(Q["insert_job"], row).rowcount]
         tx.add_events([
             trail.event(row["id"], "enqueued", actor=actor, to_status=row["status"])
             for row in inserted
         ])
         self._ring_queues(tx, {row["queue"] for row in inserted
                                if row["status"] == JobStatus.QUEUED})
-        return rows, holders
-
-    @staticmethod
-    def _unique_holders(tx: _Transaction, rows: list[dict[str, Any]]) -> dict[str, str]:
-        keys = {row["unique_key"] for row in rows if row["unique_key"] is not None}
-        if not keys:
-            return {}
-        holder = {key: job_id for job_id, key in tx.conn.execute(
-            Q["unique_holders"], {"keys": json.dumps(list(keys))})}
-        return {row["id"]: holder[row["unique_key"]] for row in rows
-                if row["unique_key"] is not None and holder[row["unique_key"]] != row["id"]}
+        written = {row["id"] for row in inserted}
+        skipped = [job for job in jobs if job.id not in written]
+        existing = codec.skipped_jobs(skipped, self._jobs(tx.conn.execute(Q["existing_jobs"], {
+            "ids": json.dumps([job.id for job in skipped]),
+            "keys": json.dumps([job.unique_key for job in skipped if job.unique_key]),
+        }).fetchall(), tx)[0]) if skipped else {}
+        return [
+            codec.job_from_new(job, row["status"], _dt(row["run_at"]), _dt(row["created_at"]))
+            if job.id in written else existing[job.id]
+            for job, row in zip(jobs, rows, strict=True)
+        ]
 
     def claim_jobs(self, worker_id: str, queues: Sequence[str], limit: int) -> list[Job]:
         if limit <= 0 or not queues:
@@ -555,9 +558,11 @@ class SQLiteStore:
 
     def enqueue_tick(self, name: str, tick: datetime, job: NewJob, *, actor: str) -> bool:
         with self._write() as tx:
-            if not tx.conn.execute(Q["insert_tick"], {"name": name, "tick": tick.timestamp(),
-                                                      "job_id": job.id}).rowcount:
-                return False
+            params = {"name": name, "tick": tick.timestamp(), "job_id": job.id}
+            if not tx.conn.execute(Q["insert_tick"], params).rowcount:
+                held = tx.conn.execute(Q["tick_job"], params).fetchone()
+                if held is None or held["job_id"] != job.id:
+                    return False  # another scheduler's; else a retry of ours, committed
             self._insert_jobs(tx, [job], actor)
         return True
 
