@@ -219,7 +219,8 @@ class PostgresStore:
             "jobs": json.dumps([_new_job_json(job) for job in jobs]), "actor": actor,
             "data": trail.request_data_json(), "channel": self.target.channel,
         })}
-        skipped = [job for job in jobs if job.id not in inserted]
+        skipped = [job for job in jobs if job.id not in inserted
+                   ] if len(inserted) < len(jobs) else []  # ids are distinct: all written
         existing = codec.skipped_jobs(skipped, self._jobs(conn.execute(Q["existing_jobs"], {
             "ids": [job.id for job in skipped],
             "keys": [job.unique_key for job in skipped if job.unique_key],

@@ -224,15 +224,15 @@ class SQLiteStore:
         ])
         self._ring_queues(tx, {row["queue"] for row in inserted
                                if row["status"] == JobStatus.QUEUED})
-        written = {row["id"] for row in inserted}
-        skipped = [job for job in jobs if job.id not in written]
+        written = {row["id"] for row in inserted} if inserted is not rows else None
+        skipped = [job for job in jobs if job.id not in written] if written is not None else []
         existing = codec.skipped_jobs(skipped, self._jobs(tx.conn.execute(Q["existing_jobs"], {
             "ids": json.dumps([job.id for job in skipped]),
             "keys": json.dumps([job.unique_key for job in skipped if job.unique_key]),
         }).fetchall(), tx)[0]) if skipped else {}
         return [
             codec.job_from_new(job, row["status"], _dt(row["run_at"]), _dt(row["created_at"]))
-            if job.id in written else existing[job.id]
+            if written is None or job.id in written else existing[job.id]
             for job, row in zip(jobs, rows, strict=True)
         ]
 
