@@ -85,6 +85,18 @@ def test_list_jobs_filters_by_status_queue_and_task(app: corral.Corral,
         app.list_jobs(status="bogus")
 
 
+def test_list_jobs_by_ids_returns_those_jobs_only_and_every_one_without_limit(
+    app: corral.Corral, tasks: SimpleNamespace
+) -> None:
+    made = [tasks.noop.enqueue(i) for i in range(3)]
+    wanted = [made[0].id, made[2].id]
+    assert [j.id for j in app.list_jobs(ids=wanted)] == [made[2].id, made[0].id]  # newest first
+    assert [j.id for j in app.list_jobs(ids=wanted, status="cancelled")] == []
+    assert [j.id for j in app.list_jobs(ids=[h.id for h in made], limit=None)] == [
+        h.id for h in reversed(made)]
+    assert app.list_jobs(ids=["missing"]) == []
+
+
 def test_get_and_cancel_of_unknown_ids_raise_not_found(app: corral.Corral) -> None:
     with pytest.raises(corral.JobNotFound):
         app.get_job("missing")

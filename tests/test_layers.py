@@ -105,3 +105,21 @@ def test_maintenance_imports_neither_the_worker_nor_the_facade() -> None:
             assert not {i for i in imported
                         if i.startswith(("corral.worker", "corral.http", "corral.cli"))
                         or i == "corral.app"}, name
+
+
+def _store_uses(path: Path) -> list[int]:
+    return [node.lineno for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Attribute) and node.attr == "store"]
+
+
+def test_the_cli_reaches_the_store_only_through_the_facade() -> None:
+    """``app.store`` is the facade's; the CLI asks ``Corral`` (``list_jobs(ids=...)``)."""
+    uses = {str(path.relative_to(ROOT)): _store_uses(path)
+            for path in (ROOT / "cli").rglob("*.py")}
+    assert {name: lines for name, lines in uses.items() if lines} == {}
+
+
+def test_the_http_layer_touches_the_store_only_for_the_hub_metrics_and_health() -> None:
+    uses = {str(path.relative_to(ROOT)): _store_uses(path)
+            for path in (ROOT / "http").rglob("*.py")}
+    assert {name for name, lines in uses.items() if lines} <= {"http/api.py"}

@@ -321,6 +321,7 @@ class Corral:
     def list_jobs(
         self,
         *,
+        ids: Iterable[str] | None = None,
         status: JobStatus | str | Iterable[JobStatus | str] | None = None,
         queue: str | None = None,
         task: str | None = None,
@@ -332,11 +333,12 @@ class Corral:
         before_id: str | None = None,
         limit: int | None = 100,
     ) -> list[Job]:
-        """Jobs matching every filter given, newest first (``older_than`` / ``newer_than``:
-        created longer / less long ago than this duration; ``meta``: labels, top-level keys
-        of the job's meta equal to these values, ``{"crawl_job_id": 5}``; ``before_id``:
-        only jobs older than that one, to page)."""
-        where = job_filter(status=status, queue=queue, task=task, batch_id=batch_id,
+        """Jobs matching every filter given, newest first (``ids``: only these, full ids;
+        ``older_than`` / ``newer_than``: created longer / less long ago than this
+        duration; ``meta``: labels, top-level keys of the job's meta equal to these values,
+        ``{"crawl_job_id": 5}``; ``before_id``: only jobs older than that one, to page;
+        ``limit=None``: every match)."""
+        where = job_filter(ids=ids, status=status, queue=queue, task=task, batch_id=batch_id,
                            limit_key=limit_key, older_than=older_than, newer_than=newer_than,
                            meta=meta, before_id=before_id)
         return self.store.list_jobs(where, limit=limit)

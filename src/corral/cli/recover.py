@@ -13,7 +13,6 @@ from corral.cli import render
 from corral.cli import selection as sel
 from corral.cli.session import DEFAULT_DB, AsJson, Db, opened
 from corral.status import JobStatus
-from corral.store.base import JobFilter
 
 
 @sel.command("restart", [JobStatus.FAILED, JobStatus.CANCELLED],
@@ -29,8 +28,8 @@ def restart(app: Corral, job_ids: list[str], *, reason: str | None) -> BulkResul
 
 def _preview(app: Corral, would: StuckReset, older_than: str, as_json: bool) -> None:
     """What a dry run of ``reset-stuck`` found: which jobs would fail, which be cancelled."""
-    jobs = {job.id: job for job in app.store.list_jobs(JobFilter(ids=tuple(would.job_ids)),
-                                                       limit=None)} if would.job_ids else {}
+    found = app.list_jobs(ids=would.job_ids, limit=None) if would.job_ids else []
+    jobs = {job.id: job for job in found}
     if as_json:
         render.json({"dry_run": True, "reset_count": would.count, "job_ids": would.job_ids,
                      "failed": would.failed, "cancelled": would.cancelled,
@@ -69,7 +68,7 @@ def reset_stuck(
             return
         with render.working(f"resetting jobs running longer than {older_than}"):
             reset = app.reset_stuck(older_than, reason=reason)
-        jobs = app.store.list_jobs(JobFilter(ids=tuple(reset)), limit=None) if reset else []
+        jobs = app.list_jobs(ids=reset, limit=None) if reset else []
         if as_json:
             render.json({"reset_count": len(reset), "job_ids": reset, "jobs": jobs})
             return

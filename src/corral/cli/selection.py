@@ -24,7 +24,6 @@ from corral.cli import render
 from corral.cli.session import DEFAULT_DB, AsJson, Db, opened
 from corral.job import JSON, Job
 from corral.status import JobStatus
-from corral.store.base import JobFilter
 
 Ids = Annotated[list[str] | None, typer.Argument(
     help="Job ids: full, short (last 12 digits), or unique prefixes or suffixes "
@@ -133,7 +132,7 @@ def select(app: Corral, prefixes: Sequence[str] | None, filters: Filters, everyt
     if prefixes:
         # every id resolved before anything is done; a job named twice is acted on once
         named = list(dict.fromkeys(app.resolve_id(prefix) for prefix in prefixes))
-        return app.store.list_jobs(JobFilter(ids=tuple(named)), limit=None), False
+        return app.list_jobs(ids=named, limit=None), False
     lone_batch = filters == Filters(batch_id=filters.batch_id) and not everything
     return filters.jobs(app, default_status), not lone_batch
 
@@ -153,7 +152,7 @@ def act(app: Corral, action: str, jobs: list[Job], operation: Callable[[list[str
             raise typer.Abort()
         with render.working(f"{action}: {len(jobs)} job(s)"):
             result = operation(job_ids)
-    after = (app.store.list_jobs(JobFilter(ids=tuple(result.done)), limit=None)
+    after = (app.list_jobs(ids=result.done, limit=None)
              if result.done else [])
     if as_json:
         render.bulk_json(result, after)
