@@ -387,7 +387,8 @@ class Corral:
                                          reason=reason, force=force)
         return BulkResult("cancel", False, matched,
                           done=[c.job_id for c in changes if c.changed],
-                          refused={c.job_id: str(c.to_status) for c in changes if not c.changed})
+                          refused={c.job_id: str(c.to_status) for c in changes if not c.changed},
+                          became={c.job_id: str(c.to_status) for c in changes if c.changed})
 
     def restart_many(self, ids: Iterable[str] | None = None, *, reason: str | None = None,
                      dry_run: bool = False, actor: str | None = None,
@@ -401,7 +402,8 @@ class Corral:
                                           reason=reason)
         return BulkResult("restart", False, matched,
                           done=[c.job_id for c in changes if c.changed],
-                          refused={c.job_id: str(c.to_status) for c in changes if not c.changed})
+                          refused={c.job_id: str(c.to_status) for c in changes if not c.changed},
+                          became={c.job_id: str(c.to_status) for c in changes if c.changed})
 
     def delete_many(self, ids: Iterable[str] | None = None, *, dry_run: bool = False,
                     **filters: Any) -> BulkResult:

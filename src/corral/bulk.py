@@ -34,6 +34,9 @@ class BulkResult:
     matched: list[str]
     done: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
+    became: dict[str, str] = field(default_factory=dict)
+    """id -> the status the operation moved each done job to (what its UPDATE wrote; the
+    job may have moved on since, e.g. a cancelling job its worker stopped at once)."""
 
     @property
     def count(self) -> int:

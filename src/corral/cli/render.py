@@ -218,12 +218,16 @@ def enqueued(job: Job) -> None:
 
 
 def bulk_report(result: BulkResult, before: Sequence[Job], after: Sequence[Job]) -> None:
-    """One line per job: what it was, what it is now (or why it was refused)."""
+    """One line per job: what it was, what the operation made it (or why it was
+    refused)."""
     now_status = {job.id: job for job in after}
     done = set(result.done)
     for job in before:
         if result.dry_run:
             line = f"would {result.action} ({job.display_status})"
+        elif job.id in result.became:
+            became = JobStatus(result.became[job.id])
+            line = f"{job.display_status} → [{STATUS_STYLE[became]}]{became}[/]"
         elif job.id in now_status and job.id in done:
             line = f"{job.display_status} → {status_text(now_status[job.id])}"
         elif job.id in done:
