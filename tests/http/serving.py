@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import httpx
 from fastapi import FastAPI
 
 from corral.http import background
+from tests.waiting import wait_until
 
 
 @contextlib.contextmanager
@@ -34,3 +36,16 @@ def sse_events(response: httpx.Response) -> Iterator[tuple[str, Any]]:
             event = line[6:].strip()
         elif line.startswith("data:"):
             data.append(line[5:].strip())
+
+
+def wait_answering(process: subprocess.Popen[Any], api: str) -> None:
+    """Wait until the ``corral serve`` ``process`` answers ``{api}/healthz`` (``api`` is
+    the base URL of the API), or has exited (the caller then reads why)."""
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{api}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return process.poll() is not None
+
+    wait_until(up, timeout=30, message="the server to answer")

@@ -21,8 +21,8 @@ import corral
 from corral.http import background, create_app
 from corral.http.connections import Limits
 from tests import workerapp
+from tests.http.serving import wait_answering
 from tests.http.test_serve import REPO, free_port
-from tests.waiting import wait_until
 
 FAST = Limits(keep_alive_timeout=0.5, header_timeout=1.5)
 HEALTHZ = b"GET /api/v1/healthz HTTP/1.1\r\nHost: test\r\n\r\n"
@@ -172,13 +172,7 @@ def _server_with_1024_files(tmp_path: Path, log: Path) -> tuple[subprocess.Popen
             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024)))
     root = f"http://127.0.0.1:{port}"
 
-    def up() -> bool:
-        try:
-            return httpx.get(f"{root}/api/v1/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return process.poll() is not None
-
-    wait_until(up, timeout=30, message="the server to answer")
+    wait_answering(process, f"{root}/api/v1")
     assert process.poll() is None, log.read_text()
     return process, root
 

@@ -20,10 +20,9 @@ from corral import errors
 from corral.http import create_app
 from corral.http.auth import Tokens, read_tokens_file
 from corral.store.base import JobFilter
-from tests.http.serving import serving
+from tests.http.serving import serving, wait_answering
 from tests.http.test_serve import corral as corral_process
 from tests.http.test_serve import free_port
-from tests.waiting import wait_until
 
 OPS, VIEWER, ENV_ADMIN = "ops-S3CRET-0p5", "viewer-S3CRET-v1", "env-S3CRET-ad"
 SECRETS = (OPS, VIEWER, ENV_ADMIN)
@@ -103,13 +102,7 @@ def server(db_url: str, tmp_path: Path) -> Iterator[SimpleNamespace]:
                              "--log-level", "debug", env={"CORRAL_ADMIN_TOKEN": ENV_ADMIN})
     base = f"http://127.0.0.1:{port}/api/v1"
 
-    def up() -> bool:
-        try:
-            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return process.poll() is not None
-
-    wait_until(up, timeout=30, message="the server to answer")
+    wait_answering(process, base)
     assert process.poll() is None, process.communicate()[1].decode()
     logs: list[str] = []
 

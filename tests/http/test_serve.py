@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.http.serving import wait_answering
 from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,13 +49,7 @@ def server(db_url: str) -> Iterator[str]:
                      env={"CORRAL_ADMIN_TOKEN": "s3cret"})
     base = f"http://127.0.0.1:{port}/api/v1"
 
-    def up() -> bool:
-        try:
-            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return process.poll() is not None
-
-    wait_until(up, timeout=30, message="the server to answer")
+    wait_answering(process, base)
     assert process.poll() is None, process.stderr.read() if process.stderr else ""
     yield base
     process.terminate()
