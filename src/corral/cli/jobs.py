@@ -9,7 +9,7 @@ import typer
 from corral.app import Corral
 from corral.cli import render
 from corral.cli import selection as sel
-from corral.cli.session import DEFAULT_DB, AsJson, Db, read
+from corral.cli.session import DEFAULT_DB, AsJson, Db, JobId, read
 from corral.job import Job, JobEvent
 
 jobs = typer.Typer(name="jobs", no_args_is_help=True, rich_markup_mode="markdown",
@@ -43,9 +43,7 @@ def list_jobs(
 
 @jobs.command("show")
 def show_job(
-    job_id: Annotated[str, typer.Argument(
-        help="Job id: the full id, the short id (last 12 digits) or a unique prefix or "
-             "suffix (6+ digits).")],
+    job_id: JobId,
     db: Db = DEFAULT_DB,
     as_json: AsJson = False,
 ) -> None:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
 from corral import ids
 from corral.cli import render
-from corral.cli.session import DEFAULT_DB, AsJson, Db, opened
+from corral.cli.session import DEFAULT_DB, AsJson, Db, JobId, opened
 
 
 def run_now(
-    job_id: Annotated[str, typer.Argument(
-        help="Job id: the full id, the short id (last 12 digits) or a unique prefix or "
-             "suffix (6+ digits).")],
+    job_id: JobId,
     db: Db = DEFAULT_DB,
     as_json: AsJson = False,
 ) -> None:

@@ -19,6 +19,9 @@ T = TypeVar("T")
 Db = Annotated[str, typer.Option(
     "--db", envvar="CORRAL_DATABASE_URL", help="Database URL (or CORRAL_DATABASE_URL).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+JOB_ID_HELP = ("Job id: the full id, the short id (last 12 digits) or a unique prefix or "
+               "suffix (6+ digits).")
+JobId = Annotated[str, typer.Argument(help=JOB_ID_HELP)]
 DEFAULT_DB = config.DEFAULT_DATABASE_URL
 
 

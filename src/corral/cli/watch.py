@@ -14,7 +14,7 @@ import typer
 from corral import errors, ids
 from corral.app import Corral
 from corral.cli import render
-from corral.cli.session import DEFAULT_DB, Db, opened
+from corral.cli.session import DEFAULT_DB, JOB_ID_HELP, Db, opened
 from corral.job import Job
 from corral.status import JobStatus
 
@@ -27,8 +27,7 @@ class NotCompleted(errors.CorralError):
 
 def watch(
     job_id: Annotated[str | None, typer.Argument(
-        help="Job id: the full id, the short id (last 12 digits) or a unique prefix or "
-             "suffix (6+ digits).", show_default=False)] = None,
+        help=JOB_ID_HELP, show_default=False)] = None,
     batch: Annotated[str | None, typer.Option("--batch", "-b", help="Watch a batch.")] = None,
     interval: Annotated[float, typer.Option(
         "--interval", min=0.05, help="Seconds between reads of the store.")] = 0.2,
