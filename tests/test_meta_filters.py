@@ -12,8 +12,7 @@ import corral
 from corral.bulk import StuckReset
 from corral.status import JobStatus
 from corral.store import Store
-from tests.factories import make_job
-from tests.store.test_reaper import register, sight_free_lock
+from tests.factories import make_job, register_worker
 
 S = JobStatus
 
@@ -92,13 +91,10 @@ def test_newer_than_and_older_than_split_jobs_by_age(
 def test_reset_stuck_dry_run_lists_what_it_would_do_and_changes_nothing(
     app: corral.Corral, store: Store
 ) -> None:
-    register(store, "alive")
-    dead = register(store, "dead")
+    register_worker(store, "alive")
     on_live = make_job(store, S.RUNNING, worker="alive")
-    on_dead = make_job(store, S.RUNNING, worker="dead", max_attempts=5)
+    on_dead = make_job(store, S.RUNNING, worker="dead", dead_worker=True, max_attempts=5)
     queued = make_job(store, S.QUEUED)
-    dead.release()  # type: ignore[attr-defined]
-    sight_free_lock(store)
     trails = {job.id: store.job_events(job.id) for job in (on_live, on_dead, queued)}
 
     would = app.reset_stuck(0, dry_run=True)

@@ -10,8 +10,7 @@ from corral import ids
 from corral.status import JobStatus
 from corral.store import Store
 from tests.cli.conftest import Run, one_error_line
-from tests.factories import make_job, new_job
-from tests.store.test_reaper import register, sight_free_lock
+from tests.factories import make_job, new_job, register_worker
 
 S = JobStatus
 
@@ -93,12 +92,9 @@ def test_a_malformed_meta_is_a_usage_error_that_changes_nothing(
 def test_reset_stuck_dry_run_lists_the_jobs_and_changes_nothing(
     store: Store, corral_cli: Run
 ) -> None:
-    register(store, "alive")
-    dead = register(store, "dead")
+    register_worker(store, "alive")
     on_live = make_job(store, S.RUNNING, worker="alive")
-    on_dead = make_job(store, S.RUNNING, worker="dead", max_attempts=5)
-    dead.release()  # type: ignore[attr-defined]
-    sight_free_lock(store)
+    on_dead = make_job(store, S.RUNNING, worker="dead", dead_worker=True, max_attempts=5)
     trails = {job.id: store.job_events(job.id) for job in (on_live, on_dead)}
 
     as_json = corral_cli("reset-stuck", "--older-than", "0s", "--dry-run", "--json")

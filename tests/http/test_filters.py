@@ -15,8 +15,7 @@ import corral
 from corral.http import create_app
 from corral.status import JobStatus
 from corral.store import Store
-from tests.factories import make_job
-from tests.store.test_reaper import register, sight_free_lock
+from tests.factories import make_job, register_worker
 
 S = JobStatus
 API = "/api/v1"
@@ -117,12 +116,9 @@ def test_newer_than_in_the_listing_and_bulk_bodies(client: TestClient) -> None:
 def test_reset_stuck_dry_run_lists_the_jobs_and_changes_nothing(
     client: TestClient, store: Store
 ) -> None:
-    register(store, "alive")
-    dead = register(store, "dead")
+    register_worker(store, "alive")
     on_live = make_job(store, S.RUNNING, worker="alive")
-    on_dead = make_job(store, S.RUNNING, worker="dead", max_attempts=5)
-    dead.release()  # type: ignore[attr-defined]
-    sight_free_lock(store)
+    on_dead = make_job(store, S.RUNNING, worker="dead", dead_worker=True, max_attempts=5)
     before = {job.id: (job.status, store.job_events(job.id)) for job in (on_live, on_dead)}
 
     response = client.post(f"{API}/jobs/reset-stuck",
