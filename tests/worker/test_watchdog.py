@@ -91,7 +91,9 @@ def test_a_stalled_job_is_cancelled_when_the_task_says_so(app: corral.Corral,
 def test_a_thread_ignoring_its_cancel_shows_as_unresponsive(
     app: corral.Corral, tasks: SimpleNamespace, worker: Worker,
 ) -> None:
-    handle = tasks.stubborn.enqueue(1.5)
+    # long enough that the cancel reaches the worker and its grace (0.3 s) runs out
+    # before the job ends, even when the doorbell is missed and the heartbeat (2 s) carries it
+    handle = tasks.stubborn.enqueue(4.0)
     wait_until(lambda: handle.refresh().status == S.RUNNING, message="the job to start")
     handle.cancel()
     wait_until(lambda: handle.refresh().unresponsive_at is not None,
