@@ -123,3 +123,19 @@ def test_the_http_layer_touches_the_store_only_for_the_hub_metrics_and_health() 
     uses = {str(path.relative_to(ROOT)): _store_uses(path)
             for path in (ROOT / "http").rglob("*.py")}
     assert {name for name, lines in uses.items() if lines} <= {"http/api.py"}
+
+
+def test_no_import_circle_in_the_store() -> None:
+    """The engine imports no driver and a driver imports its own helpers, never the
+    engine back (``if TYPE_CHECKING`` imports aside): each store module reaches none of
+    itself."""
+    graph = import_graph()
+    circles = sorted(name for name in graph
+                     if name.startswith("corral.store") and name in _reaches(graph, name))
+    assert circles == []
+
+
+def test_the_engine_knows_no_backend() -> None:
+    imported = import_graph()["corral.store.engine"]
+    assert not {name for name in imported
+                if name.startswith(("corral.store.sqlite", "corral.store.postgres"))}

@@ -19,7 +19,7 @@ from corral.job import JSON, Job, JobEvent
 from corral.periodic import Schedule, check_cron
 from corral.status import ACTIVE, JobStatus
 from corral.store import Store, codec, open_store
-from corral.store.base import QueueInfo, WorkerRecord
+from corral.store.base import JobFilter, QueueInfo, WorkerRecord
 from corral.task import Isolation, LimitKey, OnStall, Signature, Task, TaskOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -371,7 +371,7 @@ class Corral:
         change = changes[0]
         if not change.changed and change.to_status.is_terminal:
             raise errors.JobAlreadyFinished(job_id, change.to_status.value)
-        return self.get_job(job_id)
+        return change.job or self.get_job(job_id)
 
     def cancel_many(self, ids: Iterable[str] | None = None, *, reason: str | None = None,
                     force: bool = False, dry_run: bool = False, actor: str | None = None,
@@ -380,12 +380,12 @@ class Corral:
         ``limit_key``, ``older_than``, ``newer_than``, ``meta``: those of ``list_jobs``).
         Finished jobs are reported in ``refused``."""
         _texts(reason=reason, actor=actor)
-        matched = self._matching(ids, filters, "cancel")
+        where = self._selection(ids, filters, "cancel")
         if dry_run:
-            return BulkResult("cancel", True, matched)
-        changes = self.store.cancel_jobs(matched, actor=actor or default_actor(),
+            return BulkResult("cancel", True, self._ids(where))
+        changes = self.store.cancel_jobs(where, actor=actor or default_actor(),
                                          reason=reason, force=force)
-        return BulkResult("cancel", False, matched,
+        return BulkResult("cancel", False, [c.job_id for c in changes],
                           done=[c.job_id for c in changes if c.changed],
                           refused={c.job_id: str(c.to_status) for c in changes if not c.changed},
                           became={c.job_id: str(c.to_status) for c in changes if c.changed})
@@ -395,12 +395,12 @@ class Corral:
                      **filters: Any) -> BulkResult:
         """Retry failed or cancelled jobs by ids and/or filter (same ids, fresh budget)."""
         _texts(reason=reason, actor=actor)
-        matched = self._matching(ids, filters, "restart")
+        where = self._selection(ids, filters, "restart")
         if dry_run:
-            return BulkResult("restart", True, matched)
-        changes = self.store.restart_jobs(matched, actor=actor or default_actor(),
+            return BulkResult("restart", True, self._ids(where))
+        changes = self.store.restart_jobs(where, actor=actor or default_actor(),
                                           reason=reason)
-        return BulkResult("restart", False, matched,
+        return BulkResult("restart", False, [c.job_id for c in changes],
                           done=[c.job_id for c in changes if c.changed],
                           refused={c.job_id: str(c.to_status) for c in changes if not c.changed},
                           became={c.job_id: str(c.to_status) for c in changes if c.changed})
@@ -409,11 +409,11 @@ class Corral:
                     **filters: Any) -> BulkResult:
         """Delete finished jobs by ids and/or filter, with their audit trails. Active jobs
         are refused (reported in ``refused``), never deleted."""
-        matched = self._matching(ids, filters, "delete")
+        where = self._selection(ids, filters, "delete")
         if dry_run:
-            return BulkResult("delete", True, matched)
-        deletions = self.store.delete_jobs(matched)
-        return BulkResult("delete", False, matched,
+            return BulkResult("delete", True, self._ids(where))
+        deletions = self.store.delete_jobs(where)
+        return BulkResult("delete", False, [d.job_id for d in deletions],
                           done=[d.job_id for d in deletions if d.deleted],
                           refused={d.job_id: str(d.status) for d in deletions if not d.deleted})
 
@@ -437,11 +437,18 @@ class Corral:
         return self.store.prune_jobs(completed_before=now - timedelta(seconds=completed),
                                      failed_before=now - timedelta(seconds=failed))
 
-    def _matching(self, ids: Iterable[str] | None, filters: dict[str, Any],
-                  action: str) -> list[str]:
+    @staticmethod
+    def _selection(ids: Iterable[str] | None, filters: dict[str, Any],
+                   action: str) -> JobFilter:
+        """The jobs a bulk request covers, matched by the store in the request's own
+        transaction; a request that names nothing is refused (say what you mean)."""
         where = job_filter(ids=ids, **filters)
         if is_everything(where):
             raise errors.ConfigError(f"{action} needs ids or a filter (status=..., queue=...)")
+        return where
+
+    def _ids(self, where: JobFilter) -> list[str]:
+        """What a dry run would cover: the same match, by a read."""
         return [job.id for job in self.store.list_jobs(where, limit=None)]
 
     @overload
@@ -491,7 +498,7 @@ class Corral:
         change = changes[0]
         if not change.changed:
             raise errors.JobNotRestartable(job_id, change.to_status.value)
-        return self.get_job(job_id)
+        return change.job or self.get_job(job_id)
 
     def run_now(self, job_id: str, *, actor: str | None = None) -> Job:
         """Make a ``scheduled`` job (delayed, cron, retry backoff) due at once: it becomes
@@ -505,4 +512,4 @@ class Corral:
         change = changes[0]
         if not change.changed:
             raise errors.JobNotScheduled(job_id, change.to_status.value)
-        return self.get_job(job_id)
+        return change.job or self.get_job(job_id)

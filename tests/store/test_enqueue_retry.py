@@ -21,7 +21,8 @@ from corral.job import Job, NewJob
 from corral.status import JobStatus
 from corral.store import Store, open_store
 from corral.store.base import JobFilter, NewEvent
-from corral.store.postgres.store import PostgresStore
+from corral.store.engine import Engine
+from corral.store.postgres.driver import PostgresDriver
 from tests.conftest import POSTGRES_URL, postgres_or_skip
 from tests.factories import new_job
 
@@ -145,13 +146,15 @@ def pg_url() -> Iterator[str]:
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
-def lose_acknowledgements(store: PostgresStore, times: int = 1) -> list[int]:
+def lose_acknowledgements(store: Store, times: int = 1) -> list[int]:
     """Once the work on a pooled connection is done (the statement or transaction
     committed on the server), end that backend from another session before the store
     call returns: the call fails as if the acknowledgement never came, and
     ``reconnecting`` runs it again. Returns the pids it ended."""
+    assert isinstance(store, Engine) and isinstance(store.driver, PostgresDriver)
+    driver = store.driver
     ended: list[int] = []
-    original: Callable[[], Any] = store._connection
+    original: Callable[[], Any] = driver.connection
 
     @contextmanager
     def connection() -> Iterator[Any]:
@@ -163,7 +166,7 @@ def lose_acknowledgements(store: PostgresStore, times: int = 1) -> list[int]:
                 terminate(pid)
                 conn.execute("SELECT 1")  # raises: the session is gone
 
-    store._connection = connection  # type: ignore[method-assign]
+    driver.connection = connection  # type: ignore[method-assign]
     return ended
 
 
@@ -181,7 +184,7 @@ def terminate(pid: int) -> None:
 def test_enqueue_whose_commit_was_not_acknowledged_returns_its_jobs(
         pg_url: str, shape: str) -> None:
     store = open_store(pg_url)
-    assert isinstance(store, PostgresStore)
+    assert store.url.startswith("postgresql")
     try:
         store.migrate()
         batch = NewBatch(id=str(uuid.uuid4())) if shape == "batch" else None
@@ -205,7 +208,7 @@ def test_facade_enqueue_whose_commit_was_not_acknowledged_makes_each_job_once(
         def noop(n: int) -> None: ...
 
         app.store.migrate()
-        assert isinstance(app.store, PostgresStore)
+        assert app.store.url.startswith("postgresql")
         ended = lose_acknowledgements(app.store)
         handles = app.enqueue_many([noop.s(i) for i in range(10)])
         assert len(ended) == 1
@@ -218,7 +221,7 @@ def test_facade_enqueue_whose_commit_was_not_acknowledged_makes_each_job_once(
 
 def test_tick_whose_commit_was_not_acknowledged_is_enqueued_once(pg_url: str) -> None:
     store = open_store(pg_url)
-    assert isinstance(store, PostgresStore)
+    assert store.url.startswith("postgresql")
     try:
         store.migrate()
         job = new_job()

@@ -23,7 +23,7 @@ from corral.job import NewJob
 from corral.outcome import Outcome
 from corral.store import Store, open_store
 from corral.store.base import JobFilter, NewEvent
-from corral.store.postgres import store as postgres_store
+from corral.store.postgres import driver as postgres_store
 from tests.conftest import POSTGRES_URL, postgres_or_skip
 
 WORKER = "worker-json"

@@ -11,8 +11,9 @@ import pytest
 
 from corral.store import Store, migrate
 from corral.store.base import JobFilter
+from corral.store.engine import Engine
 from corral.store.postgres import connection
-from corral.store.sqlite.store import SQLiteStore
+from corral.store.sqlite.driver import SQLiteDriver
 from tests.factories import new_job
 
 SQLITE_QUERIES = migrate.load_queries("corral.store.sqlite")
@@ -20,14 +21,14 @@ POSTGRES_QUERIES = migrate.load_queries("corral.store.postgres")
 
 
 def test_sqlite_finds_labelled_jobs_by_index_probes(sqlite_store: Store) -> None:
-    assert isinstance(sqlite_store, SQLiteStore)
+    assert isinstance(sqlite_store, Engine) and isinstance(sqlite_store.driver, SQLiteDriver)
     jobs = sqlite_store.enqueue_jobs([new_job(meta={"crawl_job_id": n % 3, "ok": n % 2 == 0})
                                       for n in range(30)])
     params: dict[str, object] = {name: None for name in (
         "statuses", "ids", "queue", "task", "batch_id", "limit_key", "created_before",
         "created_after", "before_id", "id_low", "id_high")}
     params.update(meta=json.dumps({"crawl_job_id": 1, "ok": True}), limit=100)
-    with sqlite3.connect(sqlite_store.path) as conn:
+    with sqlite3.connect(sqlite_store.driver.path) as conn:
         plan = [row[3] for row in conn.execute(
             "EXPLAIN QUERY PLAN " + SQLITE_QUERIES["list_jobs_labelled"], params)]
     assert any(step.startswith("SEARCH jobs USING INDEX") for step in plan), plan
@@ -40,7 +41,7 @@ def test_sqlite_finds_labelled_jobs_by_index_probes(sqlite_store: Store) -> None
     sqlite_store.cancel_jobs(deleted, actor="t", reason=None)
     sqlite_store.delete_jobs(deleted)
     assert sqlite_store.list_jobs(JobFilter(meta={"crawl_job_id": 1, "ok": True})) == []
-    with sqlite3.connect(sqlite_store.path) as conn:  # labels go with their job
+    with sqlite3.connect(sqlite_store.driver.path) as conn:  # labels go with their job
         left = conn.execute("SELECT count(*) FROM job_labels WHERE job_id IN "
                             "(SELECT value FROM json_each(?))", (json.dumps(deleted),))
         assert left.fetchone()[0] == 0

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from corral.status import JobStatus
-from corral.store import Store
+from corral.store import Engine, Store
 from corral.store.base import WorkerInfo
+from corral.store.sqlite.driver import SQLiteDriver
 from tests.factories import WORKER, make_job, new_job
 from tests.store.helpers import listen_for
 
@@ -37,14 +38,16 @@ def test_run_now_wakes_the_workers_of_the_queue(store: Store) -> None:
 
 def test_sqlite_outbox_is_read_after_the_last_seen_id_and_pruned(sqlite_store: Store) -> None:
     store = sqlite_store
+    assert isinstance(store, Engine) and isinstance(store.driver, SQLiteDriver)
+    outbox = store.driver  # the outbox is the SQLite driver's, read by its listener
     store.register_worker(WorkerInfo(WORKER, "host", 1, ("default",), 2, "t"))
-    start = store.last_notification_id()
+    start = outbox.last_notification_id()
     a, b = make_job(store, S.RUNNING), make_job(store, S.RUNNING)
     store.cancel_jobs([a.id], actor=None, reason=None)
-    first = store.read_notifications(start)
+    first = outbox.read_notifications(start)
     store.cancel_jobs([b.id], actor=None, reason=None, force=True)
-    second = store.read_notifications(first[-1].id)
+    second = outbox.read_notifications(first[-1].id)
     assert [(n.job_ids, n.force) for n in second] == [((b.id,), True)]
     assert store.prune_notifications(datetime.now(UTC) + timedelta(seconds=1)) == 2
-    assert store.read_notifications(start) == []
-    assert store.last_notification_id() == second[-1].id
+    assert outbox.read_notifications(start) == []
+    assert outbox.last_notification_id() == second[-1].id

@@ -66,14 +66,22 @@ class JobFilter:
             raise errors.InvalidArguments(f"meta labels must be plain JSON: {exc}") from exc
 
 
+Selection = Sequence[str] | JobFilter
+"""The jobs a bulk request covers: their ids, or a filter the store runs in SQL inside
+the request's own transaction."""
+
+
 @dataclass(frozen=True)
 class StatusChange:
-    """What a request (cancel, restart) did to one job: unchanged when it could not apply."""
+    """What a request (cancel, restart) did to one job: unchanged when it could not apply.
+    ``job`` is the row as the request's guarded statement wrote it (None when unchanged),
+    so a caller shows what the request did, not a later read a worker may have moved on."""
 
     job_id: str
     from_status: JobStatus
     to_status: JobStatus
     worker_id: str | None = None
+    job: Job | None = field(default=None, compare=False)
 
     @property
     def changed(self) -> bool:
@@ -285,7 +293,7 @@ class Store(Protocol):
 
     def cancel_jobs(
         self,
-        ids: Sequence[str],
+        ids: Selection,
         *,
         actor: str | None,
         reason: str | None,
@@ -294,9 +302,10 @@ class Store(Protocol):
         """Request cancellation, in one transaction: ``scheduled|queued -> cancelled``;
         ``running -> cancelling`` (or ``-> cancelled`` with ``force``, which also ends
         ``cancelling`` jobs); terminal jobs are left as they are and reported unchanged.
-        Unknown ids are absent from the result. Notifies each affected worker once."""
+        Unknown ids are absent from the result, which follows the order of ``ids`` (of
+        ``list_jobs`` for a filter). Notifies each affected worker once."""
 
-    def restart_jobs(self, ids: Sequence[str], *, actor: str | None,
+    def restart_jobs(self, ids: Selection, *, actor: str | None,
                      reason: str | None) -> list[StatusChange]:
         """``failed|cancelled -> queued`` under the same ids, with a fresh attempt budget
         (``attempt`` keeps counting, so old executions stay fenced). Other jobs are reported
@@ -370,7 +379,7 @@ class Store(Protocol):
         """Enqueue the ``on_complete`` job of every batch whose jobs have all finished,
         once per batch (a guarded UPDATE on the batch row); returns the new jobs' ids."""
 
-    def delete_jobs(self, ids: Sequence[str]) -> list[Deletion]:
+    def delete_jobs(self, ids: Selection) -> list[Deletion]:
         """Delete finished jobs (their trail rows cascade) in one transaction. Active jobs
         are refused (``deleted=False``). Unknown ids are absent."""
 
@@ -414,14 +423,9 @@ class Store(Protocol):
         than ``gone_for`` seconds old (their jobs were recovered long ago); returns how
         many. Never touches a ``running`` worker, so racing pruners are harmless."""
 
-    def last_notification_id(self) -> int:
-        """The newest notification id; a starting worker reads after it."""
-
-    def read_notifications(self, after_id: int) -> list[Notification]:
-        """Notifications newer than ``after_id``, oldest first (one indexed lookup)."""
-
     def prune_notifications(self, older_than: datetime) -> int:
-        """Drop outbox rows older than ``older_than``; return how many."""
+        """Forget wake-up bookkeeping older than ``older_than`` (SQLite's outbox rows) and
+        change feeds whose server died; return how many outbox rows went."""
 
     def open_listener(self) -> Listener:
         """A listener for one worker (doorbell + outbox on SQLite, LISTEN on PostgreSQL)."""

@@ -65,15 +65,16 @@ def event(
             "to_status": to_status, "data": data or None}
 
 
-def outcome_event(outcome: Outcome, before: Mapping[str, Any], recorded: bool,
+def outcome_event(outcome: Outcome, before: Mapping[str, Any], written: str | None,
                   cancel_requested_at: float | None) -> Event:
-    """The row for one outcome: its transition, or a note that it was refused.
-    ``before`` is the job as locked before the write (status, cancel_reason)."""
+    """The row for one outcome: its transition to ``written`` (the status the fenced
+    statement wrote), or a note that it was refused (``written`` None). ``before`` is the
+    job as locked before the write (status, cancel_reason)."""
     data: dict[str, JSON] = {"attempt": outcome.attempt}
     if outcome.error:
         data["error_type"] = codec.clean_text(outcome.error.type)
         data["message"] = codec.clean_text(outcome.error.message)
-    if not recorded:
+    if written is None:
         data.update(worker_id=outcome.worker_id, outcome=outcome.kind.value,
                     status=before["status"])
         return event(outcome.job_id, "outcome_refused", actor=outcome.worker_id,
@@ -91,25 +92,25 @@ def outcome_event(outcome: Outcome, before: Mapping[str, Any], recorded: bool,
     if outcome.retry_at is not None:
         data["run_at"] = outcome.retry_at.isoformat()
     return event(outcome.job_id, OUTCOME_EVENT[outcome.kind], actor=outcome.worker_id,
-                 reason=reason, from_status=from_status,
-                 to_status=OUTCOME_STATUS[outcome.kind], data=data)
+                 reason=reason, from_status=from_status, to_status=written, data=data)
 
 
 def recovery_events(actor: str, requeued: Sequence[Mapping[str, Any]],
                     failed: Sequence[Mapping[str, Any]],
                     cancelled: Sequence[Mapping[str, Any]]) -> list[Event]:
-    """Rows for the jobs a reaper moved off a dead worker."""
+    """Rows for the jobs a reaper moved off a dead worker (each guard names the status
+    it leaves; the status written is the row's)."""
     def base(row: Mapping[str, Any]) -> dict[str, JSON]:
         return {"attempt": row["attempt"], "worker_id": row["worker_id"]}
 
     return (
         [event(r["id"], "worker_lost", actor=actor, reason="WorkerLost",
-               from_status="running", to_status="queued", data=base(r)) for r in requeued]
+               from_status="running", to_status=r["status"], data=base(r)) for r in requeued]
         + [event(r["id"], "failed", actor=actor, reason="WorkerLost", from_status="running",
-                 to_status="failed", data={**base(r), "error_type": "WorkerLost"})
+                 to_status=r["status"], data={**base(r), "error_type": "WorkerLost"})
            for r in failed]
         + [event(r["id"], "cancelled", actor=actor, reason="worker lost while cancelling",
-                 from_status="cancelling", to_status="cancelled",
+                 from_status="cancelling", to_status=r["status"],
                  data={**base(r), "was_in_phase": r["phase"]}) for r in cancelled]
     )
 

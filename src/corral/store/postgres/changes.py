@@ -21,30 +21,30 @@ from corral.store.changes import FEED_TOUCH_EVERY
 from corral.store.postgres import connection
 
 if TYPE_CHECKING:
-    from corral.store.postgres.store import PostgresStore
+    from corral.store.postgres.driver import PostgresDriver
 
 logger = logging.getLogger("corral.store")
 
 
 class NotifyFeed:
-    def __init__(self, store: PostgresStore) -> None:
-        self._store = store
+    def __init__(self, driver: PostgresDriver) -> None:
+        self._driver = driver
         self.id = uuid7()
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self._listen()
-        store.touch_change_feed(self.id)  # after LISTEN: nothing slips by
+        driver.touch_change_feed(self.id)  # after LISTEN: nothing slips by
         self._touched_at = time.monotonic()
 
     def _listen(self) -> None:
-        conn = connection.connect(self._store.target)
+        conn = connection.connect(self._driver.target)
         conn.execute(sql.SQL("LISTEN {}").format(
-            sql.Identifier(self._store.target.changes_channel)))
+            sql.Identifier(self._driver.target.changes_channel)))
         self._conn = conn
 
     def wait(self, timeout: float) -> list[str] | None:
         try:
             if time.monotonic() - self._touched_at >= FEED_TOUCH_EVERY:
-                self._store.touch_change_feed(self.id)
+                self._driver.touch_change_feed(self.id)
                 self._touched_at = time.monotonic()
             if self._conn is None:
                 self._listen()
@@ -67,4 +67,4 @@ class NotifyFeed:
     def close(self) -> None:
         self._drop()
         with contextlib.suppress(Exception):
-            self._store.close_change_feed(self.id)
+            self._driver.close_change_feed(self.id)

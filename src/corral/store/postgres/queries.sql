@@ -4,23 +4,24 @@
 -- is the one really left. Times come from the server (now()), so hosts agree.
 
 -- name: insert_jobs
--- One statement, one round trip: every job of a JSON array (status from run_at), its
--- "enqueued" trail row, and one NOTIFY per queue that got ready jobs. A job whose
+-- One statement, one round trip: every job of the records in %(rows)s (status from
+-- run_at; JSON columns arrive as the text the writer's json.dumps made), its "enqueued"
+-- trail row, and one NOTIFY per queue that got ready jobs (named in "woke"). A job whose
 -- unique_key an active job holds, or whose id is taken (a retry whose first attempt
 -- committed), is skipped: absent from the result, so no second trail row or NOTIFY.
 -- (No conflict target: the primary key and the partial unique index are both arbiters.)
 WITH inserted AS (
     INSERT INTO jobs (id, task, args, kwargs, queue, priority, status, max_attempts, run_at,
                       created_at, timeout, batch_id, limit_key, key_limit, unique_key, meta)
-    SELECT j.id, j.task, j.args, j.kwargs, j.queue, j.priority,
+    SELECT j.id, j.task, j.args::json, j.kwargs::json, j.queue, j.priority,
            CASE WHEN COALESCE(to_timestamp(j.run_at), now()) > now() THEN 'scheduled'
                 ELSE 'queued' END,
            j.max_attempts, COALESCE(to_timestamp(j.run_at), now()), now(), j.timeout,
-           j.batch_id, j.limit_key, j.key_limit, j.unique_key, j.meta
-    FROM json_to_recordset(%(jobs)s::json) AS j(
-        id text, task text, args json, kwargs json, queue text, priority integer,
+           j.batch_id, j.limit_key, j.key_limit, j.unique_key, j.meta::json
+    FROM json_to_recordset(%(rows)s::json) AS j(
+        id text, task text, args text, kwargs text, queue text, priority integer,
         max_attempts integer, run_at double precision, timeout double precision,
-        batch_id text, limit_key text, key_limit integer, unique_key text, meta json)
+        batch_id text, limit_key text, key_limit integer, unique_key text, meta text)
     ON CONFLICT DO NOTHING
     RETURNING id, status, queue, run_at, created_at
 ), trail AS (
@@ -30,15 +31,17 @@ WITH inserted AS (
     SELECT pg_notify(%(channel)s, json_build_object('c', 'jobs', 'q', queue)::text)
     FROM (SELECT DISTINCT queue FROM inserted WHERE status = 'queued') AS ready
 )
-SELECT inserted.*, (SELECT count(*) FROM notified) AS notified FROM inserted;
+SELECT inserted.*, CASE WHEN status = 'queued' THEN queue END AS woke,
+       (SELECT count(*) FROM notified) AS notified
+FROM inserted;
 
 -- name: insert_events
--- Append trail rows from a JSON array (one statement for any number).
+-- Append trail rows from the records in %(rows)s (one statement for any number).
 INSERT INTO job_events (job_id, at, kind, actor, reason, from_status, to_status, data)
-SELECT e.job_id, now(), e.kind, e.actor, e.reason, e.from_status, e.to_status, e.data
-FROM json_to_recordset(%(events)s::json) AS e(
+SELECT e.job_id, now(), e.kind, e.actor, e.reason, e.from_status, e.to_status, e.data::json
+FROM json_to_recordset(%(rows)s::json) AS e(
     job_id text, kind text, actor text, reason text, from_status text, to_status text,
-    data json);
+    data text);
 
 -- name: notify
 -- Wake listeners (delivered when the transaction commits).
@@ -48,7 +51,7 @@ SELECT pg_notify(%(channel)s, %(payload)s);
 -- One statement, one round trip: due scheduled jobs -> queued; then up to %(limit)s queued
 -- jobs on the worker's queues -> running for it, best first; both written to the trail.
 -- (A job promoted here is claimed by the next call: both UPDATEs see the same snapshot.)
--- Limited work is left to claim_limited: queues with rules (paused or a concurrency limit)
+-- Limited work is left to claim_ids: queues with rules (paused or a concurrency limit)
 -- and jobs with a key limit are passed over here, so this path needs no lock.
 WITH promoted AS (
     UPDATE jobs SET status = 'queued'
@@ -91,7 +94,7 @@ WITH promoted AS (
 SELECT * FROM claimed;
 
 -- name: limited_work
--- Is there work only claim_limited may take: due jobs on a limited, unpaused queue, or
+-- Is there work only the limited claim may take: due jobs on a limited, unpaused queue, or
 -- due jobs with a key limit?
 SELECT EXISTS (
            SELECT 1 FROM queues AS rule
@@ -103,6 +106,11 @@ SELECT EXISTS (
                WHERE status = 'queued' AND limit_key IS NOT NULL AND key_limit IS NOT NULL
                  AND queue = ANY(%(queues)s::text[]) AND run_at <= now()) AS found;
 
+-- name: lock_claims
+-- Serialize limited claims (one advisory lock per schema, held to the end of the
+-- transaction), so the running counts they read are exact for every worker.
+SELECT pg_advisory_xact_lock(%(claim_lock)s);
+
 -- name: queue_rules
 -- The limits and pause switches of a list of queues, with how many jobs each runs now.
 SELECT name, concurrency, paused,
@@ -111,7 +119,7 @@ SELECT name, concurrency, paused,
 FROM queues WHERE name = ANY(%(queues)s::text[]);
 
 -- name: limited_candidates
--- The best due jobs of ONE queue for claim_limited (all of them on a limited queue, else
+-- The best due jobs of ONE queue for the limited claim (all of them on a limited queue, else
 -- only keyed ones); jobs whose key is at its limit are passed over.
 SELECT id, queue, priority, run_at, limit_key, key_limit,
        CASE WHEN limit_key IS NULL OR key_limit IS NULL THEN 0
@@ -199,15 +207,15 @@ FOR UPDATE;
 -- job is never rescheduled).
 UPDATE jobs
 SET status = o.status,
-    result = CASE WHEN o.has_result THEN o.result ELSE jobs.result END,
-    error = COALESCE(o.error, jobs.error),
+    result = CASE WHEN o.has_result THEN o.result::json ELSE jobs.result END,
+    error = COALESCE(o.error::jsonb, jobs.error),
     run_at = COALESCE(to_timestamp(o.run_at), jobs.run_at),
     phase = COALESCE(o.phase, jobs.phase),
     finished_at = CASE WHEN o.status = 'scheduled' THEN NULL ELSE now() END,
     worker_id = CASE WHEN o.status = 'scheduled' THEN NULL ELSE jobs.worker_id END
-FROM json_to_recordset(%(outcomes)s::json) AS o(
+FROM json_to_recordset(%(rows)s::json) AS o(
     id text, worker_id text, attempt integer, status text, has_result boolean,
-    result json, error jsonb, run_at double precision, phase text)
+    result text, error text, run_at double precision, phase text)
 WHERE jobs.id = o.id AND jobs.worker_id = o.worker_id AND jobs.attempt = o.attempt
   AND (jobs.status = 'running' OR (jobs.status = 'cancelling' AND o.status != 'scheduled'))
 RETURNING jobs.id, jobs.status;
@@ -217,7 +225,7 @@ RETURNING jobs.id, jobs.status;
 UPDATE jobs
 SET phase = p.phase, progress_current = p.current, progress_total = p.total,
     progress_message = p.message, stalled_at = NULL
-FROM jsonb_to_recordset(%(updates)s::jsonb) AS p(
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS p(
     id text, worker_id text, attempt integer, phase text, current double precision,
     total double precision, message text)
 WHERE jobs.id = p.id AND jobs.worker_id = p.worker_id AND jobs.attempt = p.attempt
@@ -257,7 +265,7 @@ SET status = CASE WHEN status IN ('scheduled', 'queued') OR %(force)s THEN 'canc
     cancel_reason = COALESCE(%(reason)s, cancel_reason),
     cancelled_by = COALESCE(%(actor)s, cancelled_by)
 WHERE id = ANY(%(ids)s) AND status = ANY(%(statuses)s)
-RETURNING id, status, worker_id;
+RETURNING *;
 
 -- name: restart_jobs
 -- failed|cancelled -> queued under the same id, with a fresh attempt budget.
@@ -267,13 +275,13 @@ SET status = 'queued', attempt_offset = attempt, run_at = now(), finished_at = N
     phase = NULL, progress_current = 0, progress_total = NULL, progress_message = NULL,
     cancel_requested_at = NULL, cancel_reason = NULL, cancelled_by = NULL
 WHERE id = ANY(%(ids)s) AND status IN ('failed', 'cancelled')
-RETURNING id, status, queue;
+RETURNING *;
 
 -- name: run_now
 -- scheduled -> queued, due now, for the jobs in a list of ids.
 UPDATE jobs SET status = 'queued', run_at = now()
 WHERE id = ANY(%(ids)s) AND status = 'scheduled'
-RETURNING id, queue;
+RETURNING *;
 
 -- name: release_jobs
 -- running -> queued for a worker shutting down; the attempt is not spent. (A cancelling
@@ -283,7 +291,7 @@ SET status = 'queued', attempt_offset = attempt_offset + 1, run_at = now(),
     worker_id = NULL, heartbeat_at = NULL, cancel_requested_at = NULL,
     cancel_reason = NULL, cancelled_by = NULL
 WHERE worker_id = %(worker_id)s AND id = ANY(%(ids)s) AND status = 'running'
-RETURNING id, queue, attempt;
+RETURNING id, status, queue, attempt;
 
 -- name: get_job
 -- One job by id.
@@ -402,17 +410,11 @@ SELECT EXISTS (
                       AND j.status IN ('scheduled', 'queued', 'running', 'cancelling'))
 ) AS found;
 
--- name: delete_finished
--- Delete the listed jobs that are finished (trail rows cascade); report every listed job.
-WITH listed AS (
-    SELECT id, status FROM jobs WHERE id = ANY(%(ids)s::text[]) FOR UPDATE
-), deleted AS (
-    DELETE FROM jobs WHERE id IN (SELECT id FROM listed
-                                  WHERE status IN ('completed', 'failed', 'cancelled'))
-    RETURNING id
-)
-SELECT listed.id, listed.status, deleted.id IS NOT NULL AS deleted
-FROM listed LEFT JOIN deleted ON deleted.id = listed.id;
+-- name: delete_jobs
+-- Delete the listed jobs that are finished; trail rows go with them (ON DELETE CASCADE).
+DELETE FROM jobs
+WHERE id = ANY(%(ids)s::text[]) AND status IN ('completed', 'failed', 'cancelled')
+RETURNING id;
 
 -- name: prune_jobs
 -- Retention: finished jobs older than their status's keep period, a chunk at a time.
@@ -506,27 +508,26 @@ LIMIT 1;
 UPDATE jobs SET status = 'queued', worker_id = NULL, run_at = now(), heartbeat_at = NULL
 WHERE status = 'running' AND attempt - attempt_offset < max_attempts
   AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
-RETURNING id, queue, worker_id, attempt;
+RETURNING id, status, queue, worker_id, attempt;
 
 -- name: fail_orphans
 -- running -> failed (WorkerLost) for jobs of dead or stopped workers on their last attempt.
 UPDATE jobs SET status = 'failed', finished_at = now(), error = %(error)s::jsonb
 WHERE status = 'running' AND attempt - attempt_offset >= max_attempts
   AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
-RETURNING id, worker_id, attempt;
+RETURNING id, status, worker_id, attempt;
 
 -- name: cancel_orphans
 -- cancelling -> cancelled for jobs whose worker died while stopping them.
 UPDATE jobs SET status = 'cancelled', finished_at = now()
 WHERE status = 'cancelling'
   AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
-RETURNING id, worker_id, attempt, phase;
+RETURNING id, status, worker_id, attempt, phase;
 
 -- name: prune_workers
 -- Forget workers dead or stopped for a while (their jobs were recovered long ago).
 DELETE FROM workers
-WHERE state != 'running' AND last_seen < now() - make_interval(secs => %(after)s)
-RETURNING id;
+WHERE state != 'running' AND last_seen < now() - make_interval(secs => %(gone_for)s);
 
 -- name: stuck_of_dead_workers
 -- Held jobs started before the cutoff whose worker is not running.
@@ -540,7 +541,7 @@ FOR UPDATE;
 -- running|cancelling -> failed (WorkerLost) for the jobs in a list of ids.
 UPDATE jobs SET status = 'failed', finished_at = now(), error = %(error)s::jsonb
 WHERE id = ANY(%(ids)s) AND status IN ('running', 'cancelling')
-RETURNING id;
+RETURNING id, status;
 
 -- name: stuck_preview
 -- What reset_stuck would do, by reads only (its dry run): held jobs started before the
@@ -568,9 +569,10 @@ ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at;
 -- name: close_change_feed
 DELETE FROM change_feeds WHERE id = %(id)s;
 
--- name: prune_change_feeds
+-- name: prune_signals
 -- Forget feeds that stopped saying they are there (their server died): triggers go quiet.
-DELETE FROM change_feeds WHERE seen_at < %(before)s;
+-- (NOTIFY needs no outbox: there is nothing else to forget.)
+DELETE FROM change_feeds WHERE seen_at < %(stale_before)s;
 
 -- name: jobs_per_queue
 -- How many jobs each queue has in each status (the metrics' gauge).
@@ -580,9 +582,9 @@ SELECT queue, status, count(*) AS n FROM jobs GROUP BY queue, status;
 -- Any status -> failed (CorruptJob) for rows that cannot be read back, each guarded by the
 -- status it was read in (a JSON array of {id, status, error}); other columns stay as found.
 UPDATE jobs
-SET status = 'failed', error = q.error, finished_at = now(), stalled_at = NULL,
+SET status = 'failed', error = q.error::jsonb, finished_at = now(), stalled_at = NULL,
     unresponsive_at = NULL
-FROM jsonb_to_recordset(%(rows)s::jsonb) AS q(id text, status text, error jsonb)
+FROM json_to_recordset(%(rows)s::json) AS q(id text, status text, error text)
 WHERE jobs.id = q.id AND jobs.status = q.status
 RETURNING jobs.id;
 

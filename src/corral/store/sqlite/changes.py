@@ -16,28 +16,28 @@ from corral.ids import uuid7
 from corral.store.changes import FEED_TOUCH_EVERY
 
 if TYPE_CHECKING:
-    from corral.store.sqlite.store import SQLiteStore
+    from corral.store.sqlite.driver import SQLiteDriver
 
 KEEP = 100_000  # change-log rows kept behind the newest this feed has read
 READ_LIMIT = 5000
 
 
 class ChangeLogFeed:
-    def __init__(self, store: SQLiteStore, poll_interval: float = 0.05) -> None:
-        self._store = store
+    def __init__(self, driver: SQLiteDriver, poll_interval: float = 0.05) -> None:
+        self._driver = driver
         self._poll_interval = poll_interval
         self.id = uuid7()
-        store.touch_change_feed(self.id, prune_upto=0)  # the triggers start logging
+        driver.touch_change_feed(self.id, prune_upto=0)  # the triggers start logging
         self._touched_at = time.monotonic()
-        self._cursor = store.last_change_id()
+        self._cursor = driver.last_change_id()
 
     def wait(self, timeout: float) -> list[str] | None:
         deadline = time.monotonic() + timeout
         while True:
             if time.monotonic() - self._touched_at >= FEED_TOUCH_EVERY:
-                self._store.touch_change_feed(self.id, prune_upto=self._cursor - KEEP)
+                self._driver.touch_change_feed(self.id, prune_upto=self._cursor - KEEP)
                 self._touched_at = time.monotonic()
-            rows = self._store.read_changes(self._cursor, READ_LIMIT)
+            rows = self._driver.read_changes(self._cursor, READ_LIMIT)
             if rows:
                 gap = rows[0][0] != self._cursor + 1  # pruned past us: some were missed
                 self._cursor = rows[-1][0]
@@ -48,4 +48,4 @@ class ChangeLogFeed:
             time.sleep(min(self._poll_interval, left))
 
     def close(self) -> None:
-        self._store.close_change_feed(self.id)
+        self._driver.close_change_feed(self.id)

@@ -15,8 +15,12 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from corral.store import base
+
+if TYPE_CHECKING:
+    from corral.store.sqlite.driver import SQLiteDriver
 
 BELL_JOBS = "jobs"
 BELL_CANCEL = "cancel"
@@ -37,14 +41,14 @@ def ring(addresses: Iterable[str], channel: str, queue: str | None = None) -> No
 class DoorbellListener:
     """A worker's doorbell socket plus its outbox cursor."""
 
-    def __init__(self, store: base.Store, poll_interval: float = 0.5) -> None:
-        self._store = store
+    def __init__(self, driver: SQLiteDriver, poll_interval: float = 0.5) -> None:
+        self._driver = driver
         self._poll_interval = poll_interval
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("127.0.0.1", 0))
         host, port = self._sock.getsockname()
         self.address = f"{host}:{port}"
-        self._last_id = store.last_notification_id()
+        self._last_id = driver.last_notification_id()
 
     def wait(self, timeout: float | None = None) -> list[base.Notification]:
         """Block until a bell rings or the poll interval passes; return what is new."""
@@ -71,7 +75,7 @@ class DoorbellListener:
         return found
 
     def _read_outbox(self) -> list[base.Notification]:
-        rows = self._store.read_notifications(self._last_id)
+        rows = self._driver.read_notifications(self._last_id)
         if rows:
             self._last_id = rows[-1].id
         return rows

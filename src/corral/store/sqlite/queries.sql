@@ -1,16 +1,27 @@
--- Named queries of the SQLite store. Every status change is guarded by the statuses it
--- may leave; callers act on the rows RETURNING gives back. JSON array parameters are
--- read with json_each so one statement covers any number of jobs.
+-- Named queries of the SQLite store: the same names as PostgreSQL's (tests/store/
+-- test_query_parity.py lists the few that are this backend's alone). Every status change
+-- is guarded by the statuses it may leave; the engine acts on the rows RETURNING gives
+-- back. List parameters arrive as JSON arrays read with json_each; :now is the write's
+-- time (epoch seconds). A query may be several statements, run in order in the caller's
+-- transaction: the rows of the first that returns rows are the query's, and later ones
+-- may read them as :returned (a JSON array of objects).
 
--- name: insert_job
--- Insert one new job (run inside the enqueue transaction, once per job); a job whose
--- unique_key an active job holds, or whose id is taken, is skipped (the caller returns
--- the holder, or the job of that id). No conflict target: both unique indexes arbitrate.
+-- name: insert_jobs
+-- New jobs (the first statement runs once per record of :rows), then the rows this call
+-- wrote (ids listed, made at :now: a stored id or a held unique key was skipped), and
+-- their "enqueued" trail rows.
 INSERT INTO jobs (id, task, args, kwargs, queue, priority, status, max_attempts, run_at,
                   created_at, timeout, batch_id, limit_key, key_limit, unique_key, meta)
-VALUES (:id, :task, :args, :kwargs, :queue, :priority, :status, :max_attempts, :run_at,
-        :created_at, :timeout, :batch_id, :limit_key, :key_limit, :unique_key, :meta)
+VALUES (:id, :task, :args, :kwargs, :queue, :priority,
+        CASE WHEN COALESCE(:run_at, :now) > :now THEN 'scheduled' ELSE 'queued' END,
+        :max_attempts, COALESCE(:run_at, :now), :now, :timeout, :batch_id, :limit_key,
+        :key_limit, :unique_key, :meta)
 ON CONFLICT DO NOTHING;
+SELECT id, status, queue, run_at, created_at FROM jobs
+WHERE id IN (SELECT value FROM json_each(:ids)) AND created_at = :now;
+INSERT INTO job_events (job_id, at, kind, actor, to_status, data)
+SELECT value ->> 'id', :now, 'enqueued', :actor, value ->> 'status', :data
+FROM json_each(:returned);
 
 -- name: existing_jobs
 -- What an enqueue returns for the jobs it did not insert: the jobs of those ids (a retry
@@ -21,6 +32,11 @@ UNION ALL
 SELECT * FROM jobs
 WHERE unique_key IN (SELECT value FROM json_each(:keys))
   AND status IN ('scheduled', 'queued', 'running', 'cancelling');
+
+-- name: insert_events
+-- Append trail rows (runs once per record of :rows).
+INSERT INTO job_events (job_id, at, kind, actor, reason, from_status, to_status, data)
+VALUES (:job_id, :now, :kind, :actor, :reason, :from_status, :to_status, :data);
 
 -- name: insert_tick
 INSERT INTO periodic_ticks (name, tick, job_id) VALUES (:name, :tick, :job_id)
@@ -36,7 +52,7 @@ DELETE FROM periodic_ticks WHERE tick < :before;
 -- name: insert_batch
 -- A new batch; an id already taken (a retry whose first attempt committed) is skipped.
 INSERT INTO batches (id, name, created_at, on_complete)
-VALUES (:id, :name, :created_at, :on_complete)
+VALUES (:id, :name, :now, :on_complete)
 ON CONFLICT (id) DO NOTHING;
 
 -- name: batches
@@ -59,44 +75,39 @@ SELECT page.id, page.name, page.created_at, page.completed_at,
 FROM page LEFT JOIN counts ON counts.batch_id = page.id
 ORDER BY page.id DESC;
 
+-- name: any_finished_batch
+-- Is there a batch whose on_complete job is due? (a read, before any write)
+SELECT EXISTS (
+    SELECT 1 FROM batches AS b
+    WHERE on_complete IS NOT NULL AND completed_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM jobs AS j WHERE j.batch_id = b.id
+                      AND j.status IN ('scheduled', 'queued', 'running', 'cancelling'))
+) AS found;
+
 -- name: finished_batches
--- Batches with an on_complete job not yet enqueued and no active job left.
-SELECT id, on_complete FROM batches AS b
+-- Batches with an on_complete job not yet enqueued and no active job left; the guarded
+-- UPDATE (completed_at IS NULL) makes each one happen once however many workers look.
+UPDATE batches AS b SET completed_at = :now
 WHERE on_complete IS NOT NULL AND completed_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM jobs AS j WHERE j.batch_id = b.id
-                  AND j.status IN ('scheduled', 'queued', 'running', 'cancelling'));
+                  AND j.status IN ('scheduled', 'queued', 'running', 'cancelling'))
+RETURNING id, on_complete;
 
--- name: close_batch
-UPDATE batches SET completed_at = :now WHERE id = :id AND completed_at IS NULL;
-
--- name: statuses_for_delete
-SELECT id, status FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
-
--- name: delete_finished
+-- name: delete_jobs
 -- Delete the listed jobs that are finished; trail rows go with them (ON DELETE CASCADE).
 DELETE FROM jobs
 WHERE id IN (SELECT value FROM json_each(:ids))
-  AND status IN ('completed', 'failed', 'cancelled');
+  AND status IN ('completed', 'failed', 'cancelled')
+RETURNING id;
 
 -- name: prune_jobs
--- Retention: finished jobs older than their status's keep period.
+-- Retention: finished jobs older than their status's keep period, a chunk at a time.
 DELETE FROM jobs
 WHERE id IN (SELECT id FROM jobs
              WHERE status IN ('completed', 'failed', 'cancelled')
                AND finished_at < CASE status WHEN 'completed' THEN :completed_before
                                              ELSE :failed_before END
              LIMIT :chunk);
-
--- name: insert_event
--- Append one row to the audit trail.
-INSERT INTO job_events (job_id, at, kind, actor, reason, from_status, to_status, data)
-VALUES (:job_id, :at, :kind, :actor, :reason, :from_status, :to_status, :data);
-
--- name: promote_due
--- scheduled -> queued for jobs whose run_at has come.
-UPDATE jobs SET status = 'queued'
-WHERE status = 'scheduled' AND run_at <= :now
-RETURNING id;
 
 -- name: has_due_work
 -- Is anything claimable or due? A read, so idle workers poll without the write lock.
@@ -106,22 +117,55 @@ SELECT EXISTS (SELECT 1 FROM jobs
                  AND run_at <= :now)
     OR EXISTS (SELECT 1 FROM jobs WHERE status = 'scheduled' AND run_at <= :now);
 
--- name: claim_candidates
--- The best :limit due jobs of ONE queue: an ordered walk of the partial claim index, so
--- the cost does not grow with the table (an IN list over queues would sort every row).
--- Jobs whose limit_key is at its key_limit are passed over (they wait, never fail);
--- key_running lets the caller count the jobs it takes in this same claim.
-SELECT id, queue, priority, run_at, limit_key, key_limit,
-       CASE WHEN limit_key IS NULL OR key_limit IS NULL THEN 0
-            ELSE (SELECT count(*) FROM jobs AS r WHERE r.limit_key = jobs.limit_key
-                  AND r.status IN ('running', 'cancelling')) END AS key_running
-FROM jobs
-WHERE status = 'queued' AND queue = :queue AND run_at <= :now
-  AND (limit_key IS NULL OR key_limit IS NULL
-       OR (SELECT count(*) FROM jobs AS r WHERE r.limit_key = jobs.limit_key
-           AND r.status IN ('running', 'cancelling')) < key_limit)
-ORDER BY priority DESC, run_at, id
-LIMIT :limit;
+-- name: claim_jobs
+-- Due scheduled jobs -> queued (with their "due" trail rows); then up to :limit queued
+-- jobs on the worker's queues -> running for it, best first, with their "claimed" rows.
+-- Per queue an ordered walk of the partial claim index (an IN list over queues would sort
+-- every row), then the best of those. Limited work is left to claim_ids: queues with
+-- rules (paused or a concurrency limit) and jobs with a key limit are passed over here.
+INSERT INTO job_events (job_id, at, kind, actor, from_status, to_status)
+SELECT id, :now, 'due', 'corral', 'scheduled', 'queued' FROM jobs
+WHERE status = 'scheduled' AND run_at <= :now;
+UPDATE jobs SET status = 'queued' WHERE status = 'scheduled' AND run_at <= :now;
+UPDATE jobs
+SET status = 'running', worker_id = :worker_id, attempt = attempt + 1,
+    started_at = :now, heartbeat_at = :now, finished_at = NULL, stalled_at = NULL,
+    unresponsive_at = NULL,
+    phase = NULL, progress_current = 0, progress_total = NULL, progress_message = NULL
+WHERE status = 'queued' AND id IN (
+    SELECT best.id FROM json_each(:queues) AS q
+    JOIN jobs AS best ON best.id IN (
+        SELECT id FROM jobs
+        WHERE status = 'queued' AND queue = q.value AND run_at <= :now
+          AND (limit_key IS NULL OR key_limit IS NULL)
+        ORDER BY priority DESC, run_at, id
+        LIMIT :limit)
+    WHERE q.value NOT IN (SELECT name FROM queues WHERE paused OR concurrency IS NOT NULL)
+    ORDER BY best.priority DESC, best.run_at, best.id
+    LIMIT :limit)
+RETURNING *;
+INSERT INTO job_events (job_id, at, kind, actor, from_status, to_status, data)
+SELECT value ->> 'id', :now, 'claimed', :worker_id, 'queued', 'running',
+       json_object('attempt', value ->> 'attempt')
+FROM json_each(:returned);
+
+-- name: limited_work
+-- Is there work only the limited claim may take: due jobs on a limited, unpaused queue,
+-- or due jobs with a key limit?
+SELECT EXISTS (
+           SELECT 1 FROM queues AS rule
+           WHERE rule.name IN (SELECT value FROM json_each(:queues)) AND NOT rule.paused
+             AND rule.concurrency IS NOT NULL
+             AND EXISTS (SELECT 1 FROM jobs WHERE status = 'queued' AND queue = rule.name
+                         AND run_at <= :now))
+    OR EXISTS (SELECT 1 FROM jobs
+               WHERE status = 'queued' AND limit_key IS NOT NULL AND key_limit IS NOT NULL
+                 AND queue IN (SELECT value FROM json_each(:queues)) AND run_at <= :now)
+    AS found;
+
+-- name: lock_claims
+-- Serialize limited claims: the write transaction holds SQLite's one write lock already.
+SELECT 1;
 
 -- name: queue_rules
 -- The limits and pause switches of a list of queues, with how many jobs each runs now.
@@ -129,6 +173,37 @@ SELECT name, concurrency, paused,
        (SELECT count(*) FROM jobs WHERE jobs.queue = queues.name
         AND jobs.status IN ('running', 'cancelling')) AS running
 FROM queues WHERE name IN (SELECT value FROM json_each(:queues));
+
+-- name: limited_candidates
+-- The best due jobs of ONE queue for the limited claim (all of them on a limited queue,
+-- else only keyed ones); jobs whose key is at its limit are passed over (they wait, never
+-- fail); key_running lets the caller count the jobs it takes in this same claim.
+SELECT id, queue, priority, run_at, limit_key, key_limit,
+       CASE WHEN limit_key IS NULL OR key_limit IS NULL THEN 0
+            ELSE (SELECT count(*) FROM jobs AS r WHERE r.limit_key = jobs.limit_key
+                  AND r.status IN ('running', 'cancelling')) END AS key_running
+FROM jobs
+WHERE status = 'queued' AND queue = :queue AND run_at <= :now
+  AND (NOT :keyed_only OR (limit_key IS NOT NULL AND key_limit IS NOT NULL))
+  AND (limit_key IS NULL OR key_limit IS NULL
+       OR (SELECT count(*) FROM jobs AS r WHERE r.limit_key = jobs.limit_key
+           AND r.status IN ('running', 'cancelling')) < key_limit)
+ORDER BY priority DESC, run_at, id
+LIMIT :limit;
+
+-- name: claim_ids
+-- queued -> running for chosen jobs, with their "claimed" trail rows.
+UPDATE jobs
+SET status = 'running', worker_id = :worker_id, attempt = attempt + 1,
+    started_at = :now, heartbeat_at = :now, finished_at = NULL, stalled_at = NULL,
+    unresponsive_at = NULL,
+    phase = NULL, progress_current = 0, progress_total = NULL, progress_message = NULL
+WHERE status = 'queued' AND id IN (SELECT value FROM json_each(:ids))
+RETURNING *;
+INSERT INTO job_events (job_id, at, kind, actor, from_status, to_status, data)
+SELECT value ->> 'id', :now, 'claimed', :worker_id, 'queued', 'running',
+       json_object('attempt', value ->> 'attempt')
+FROM json_each(:returned);
 
 -- name: set_queue
 -- Create or change a queue's rules; NULL arguments keep what is there.
@@ -174,23 +249,15 @@ SELECT names.name, queues.concurrency, COALESCE(queues.paused, 0) AS paused,
 FROM names LEFT JOIN queues ON queues.name = names.name
 ORDER BY names.name;
 
--- name: claim_jobs
--- queued -> running for the chosen jobs (a JSON array of ids).
-UPDATE jobs
-SET status = 'running', worker_id = :worker_id, attempt = attempt + 1,
-    started_at = :now, heartbeat_at = :now, finished_at = NULL, stalled_at = NULL,
-    unresponsive_at = NULL,
-    phase = NULL, progress_current = 0, progress_total = NULL, progress_message = NULL
-WHERE status = 'queued' AND id IN (SELECT value FROM json_each(:ids))
-RETURNING *;
-
 -- name: statuses_of
--- Current status and holder of the jobs in a JSON array of ids.
+-- Status, holder and cancel request of the listed jobs, read before a transition in the
+-- same write (SQLite's write lock keeps them as read until it commits).
 SELECT id, status, worker_id, attempt, cancel_requested_at, cancel_reason FROM jobs
 WHERE id IN (SELECT value FROM json_each(:ids));
 
 -- name: finish_jobs
--- running|cancelling -> the outcome's status, fenced by worker_id + attempt.
+-- running|cancelling -> the outcome's status, fenced by worker_id + attempt (a cancelling
+-- job is never rescheduled).
 UPDATE jobs
 SET status = o.status,
     result = CASE WHEN o.has_result THEN o.result ELSE jobs.result END,
@@ -204,7 +271,7 @@ FROM (SELECT value ->> 'id' AS id, value ->> 'worker_id' AS worker_id,
              value ->> 'has_result' AS has_result, value ->> 'result' AS result,
              value ->> 'error' AS error, value ->> 'run_at' AS run_at,
              value ->> 'phase' AS phase
-      FROM json_each(:outcomes)) AS o
+      FROM json_each(:rows)) AS o
 WHERE jobs.id = o.id AND jobs.worker_id = o.worker_id AND jobs.attempt = o.attempt
   AND (jobs.status = 'running' OR (jobs.status = 'cancelling' AND o.status != 'scheduled'))
 RETURNING jobs.id, jobs.status;
@@ -218,7 +285,7 @@ FROM (SELECT value ->> 'id' AS id, value ->> 'worker_id' AS worker_id,
              value ->> 'attempt' AS attempt, value ->> 'phase' AS phase,
              value ->> 'current' AS current, value ->> 'total' AS total,
              value ->> 'message' AS message
-      FROM json_each(:updates)) AS p
+      FROM json_each(:rows)) AS p
 WHERE jobs.id = p.id AND jobs.worker_id = p.worker_id AND jobs.attempt = p.attempt
   AND jobs.status IN ('running', 'cancelling')
 RETURNING jobs.id;
@@ -228,6 +295,20 @@ RETURNING jobs.id;
 UPDATE jobs SET result = :result
 WHERE id = :id AND worker_id = :worker_id AND attempt = :attempt
   AND status IN ('running', 'cancelling')
+RETURNING id;
+
+-- name: mark_stalled
+-- A held job whose progress has not moved for its stall_after.
+UPDATE jobs SET stalled_at = :now
+WHERE id = :id AND worker_id = :worker_id AND attempt = :attempt
+  AND status IN ('running', 'cancelling') AND stalled_at IS NULL
+RETURNING id;
+
+-- name: mark_unresponsive
+-- A held job that has not stopped within cancel_grace of its cancel.
+UPDATE jobs SET unresponsive_at = :now
+WHERE id = :id AND worker_id = :worker_id AND attempt = :attempt
+  AND status IN ('running', 'cancelling') AND unresponsive_at IS NULL
 RETURNING id;
 
 -- name: cancel_jobs
@@ -243,11 +324,34 @@ SET status = CASE WHEN status IN ('scheduled', 'queued') OR :force THEN 'cancell
     cancelled_by = COALESCE(:actor, cancelled_by)
 WHERE id IN (SELECT value FROM json_each(:ids))
   AND status IN (SELECT value FROM json_each(:statuses))
-RETURNING id, status, worker_id;
+RETURNING *;
 
--- name: queues_of
--- The distinct queues of the jobs in a JSON array of ids.
-SELECT DISTINCT queue FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
+-- name: restart_jobs
+-- failed|cancelled -> queued under the same id, with a fresh attempt budget.
+UPDATE jobs
+SET status = 'queued', attempt_offset = attempt, run_at = :now, finished_at = NULL,
+    started_at = NULL, heartbeat_at = NULL, worker_id = NULL, error = NULL, result = NULL,
+    phase = NULL, progress_current = 0, progress_total = NULL, progress_message = NULL,
+    cancel_requested_at = NULL, cancel_reason = NULL, cancelled_by = NULL
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('failed', 'cancelled')
+RETURNING *;
+
+-- name: run_now
+-- scheduled -> queued, due now, for the listed jobs.
+UPDATE jobs SET status = 'queued', run_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'scheduled'
+RETURNING *;
+
+-- name: release_jobs
+-- running -> queued for a worker shutting down; the attempt is not spent. (A cancelling
+-- job is not handed back: the worker records it cancelled.)
+UPDATE jobs
+SET status = 'queued', attempt_offset = attempt_offset + 1, run_at = :now,
+    worker_id = NULL, heartbeat_at = NULL, cancel_requested_at = NULL,
+    cancel_reason = NULL, cancelled_by = NULL
+WHERE worker_id = :worker_id AND id IN (SELECT value FROM json_each(:ids))
+  AND status = 'running'
+RETURNING id, status, queue, attempt;
 
 -- name: jobs_by_ids
 SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
@@ -267,9 +371,9 @@ SELECT * FROM (SELECT * FROM jobs WHERE substr(id, -6) = :tail
                LIMIT :limit);
 
 -- name: list_jobs
--- Jobs matching optional filters (NULL = any), newest first. A meta label (a scalar)
--- matches the same top-level key holding an equal value of the same JSON type, numbers
--- by value (5 matches 5.0), as PostgreSQL's jsonb containment does.
+-- Jobs matching optional filters (NULL = any), newest first (:limit NULL: all). A meta
+-- label (a scalar) matches the same top-level key holding an equal value of the same JSON
+-- type, numbers by value (5 matches 5.0), as PostgreSQL's jsonb containment does.
 SELECT * FROM jobs
 WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
@@ -291,7 +395,7 @@ WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
                  ELSE json_type(jobs.meta, label.fullkey) IS NOT label.type
                       OR json_extract(jobs.meta, label.fullkey) IS NOT label.atom END))
 ORDER BY id DESC
-LIMIT :limit;
+LIMIT COALESCE(:limit, -1);
 
 -- name: list_jobs_labelled
 -- list_jobs with meta labels given: the jobs holding every label are found in job_labels
@@ -327,7 +431,7 @@ WHERE id IN (
                  ELSE json_type(jobs.meta, label.fullkey) IS NOT label.type
                       OR json_extract(jobs.meta, label.fullkey) IS NOT label.atom END)
 ORDER BY id DESC
-LIMIT :limit;
+LIMIT COALESCE(:limit, -1);
 
 -- name: job_events
 -- The audit trail of one job, oldest first.
@@ -344,13 +448,11 @@ SET host = excluded.host, pid = excluded.pid, queues = excluded.queues,
     started_at = excluded.started_at, last_seen = excluded.last_seen,
     state = 'running', doorbell = excluded.doorbell;
 
--- name: touch_worker
--- Heartbeat, part 1: the worker is alive (again, if a reaper had given it up for dead).
+-- name: heartbeat
+-- The worker is alive (again, if a reaper had given it up for dead), and every job it
+-- holds is refreshed and returned.
 UPDATE workers SET last_seen = :now, state = 'running'
 WHERE id = :worker_id AND state IN ('running', 'dead');
-
--- name: touch_held_jobs
--- Heartbeat, part 2: every job the worker holds, refreshed and returned.
 UPDATE jobs SET heartbeat_at = :now
 WHERE worker_id = :worker_id AND status IN ('running', 'cancelling')
 RETURNING id, status, attempt;
@@ -363,32 +465,10 @@ UPDATE workers SET state = 'stopped', last_seen = :now, doorbell = NULL WHERE id
 -- The worker registry, newest first.
 SELECT * FROM workers ORDER BY started_at DESC;
 
--- name: live_doorbells
--- Wake-up addresses of workers seen recently.
-SELECT id, doorbell, queues FROM workers
-WHERE state = 'running' AND doorbell IS NOT NULL AND last_seen >= :since;
-
--- name: insert_notification
--- One outbox row for workers to read by id.
-INSERT INTO notifications (at, channel, queue, worker_id, payload)
-VALUES (:at, :channel, :queue, :worker_id, :payload);
-
--- name: last_notification_id
--- The newest outbox id ever handed out (pruning does not reset it).
-SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'notifications'), 0);
-
--- name: read_notifications
--- Outbox rows after a worker's last-seen id.
-SELECT id, channel, queue, worker_id, payload FROM notifications
-WHERE id > :after_id ORDER BY id LIMIT 1000;
-
--- name: prune_notifications
--- Drop outbox rows every worker has had time to read.
-DELETE FROM notifications WHERE at < :before;
-
--- name: running_workers
--- Workers that claim to be alive (the reaper tests each one's lock and lease).
-SELECT id, host, last_seen FROM workers WHERE state = 'running';
+-- name: dead_workers
+-- Workers that claim to be alive, and whether each is silent past :lease: the driver
+-- also tries the liveness lock of those on this host.
+SELECT id, host, last_seen < :now - :lease AS silent FROM workers WHERE state = 'running';
 
 -- name: mark_workers_dead
 -- running -> dead for workers found dead; of racing reapers one wins per worker.
@@ -408,66 +488,25 @@ LIMIT 1;
 UPDATE jobs SET status = 'queued', worker_id = NULL, run_at = :now, heartbeat_at = NULL
 WHERE status = 'running' AND attempt - attempt_offset < max_attempts
   AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
-RETURNING id, queue, worker_id, attempt;
+RETURNING id, status, queue, worker_id, attempt;
 
 -- name: fail_orphans
 -- running -> failed (WorkerLost) for jobs of dead or stopped workers on their last attempt.
 UPDATE jobs SET status = 'failed', finished_at = :now, error = :error
 WHERE status = 'running' AND attempt - attempt_offset >= max_attempts
   AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
-RETURNING id, worker_id, attempt;
+RETURNING id, status, worker_id, attempt;
 
 -- name: cancel_orphans
 -- cancelling -> cancelled for jobs whose worker died while stopping them.
 UPDATE jobs SET status = 'cancelled', finished_at = :now
 WHERE status = 'cancelling'
   AND worker_id IN (SELECT id FROM workers WHERE state != 'running')
-RETURNING id, worker_id, attempt, phase;
+RETURNING id, status, worker_id, attempt, phase;
 
 -- name: prune_workers
 -- Forget workers dead or stopped for a while (their jobs were recovered long ago).
-DELETE FROM workers WHERE state != 'running' AND last_seen < :before;
-
--- name: restart_jobs
--- failed|cancelled -> queued under the same id, with a fresh attempt budget.
-UPDATE jobs
-SET status = 'queued', attempt_offset = attempt, run_at = :now, finished_at = NULL,
-    started_at = NULL, heartbeat_at = NULL, worker_id = NULL, error = NULL, result = NULL,
-    phase = NULL, progress_current = 0, progress_total = NULL, progress_message = NULL,
-    cancel_requested_at = NULL, cancel_reason = NULL, cancelled_by = NULL
-WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('failed', 'cancelled')
-RETURNING id, status;
-
--- name: run_now
--- scheduled -> queued, due now, for the jobs in a JSON array of ids.
-UPDATE jobs SET status = 'queued', run_at = :now
-WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'scheduled'
-RETURNING id, queue;
-
--- name: release_jobs
--- running -> queued for a worker shutting down; the attempt is not spent. (A cancelling
--- job is not handed back: the worker records it cancelled.)
-UPDATE jobs
-SET status = 'queued', attempt_offset = attempt_offset + 1, run_at = :now,
-    worker_id = NULL, heartbeat_at = NULL, cancel_requested_at = NULL,
-    cancel_reason = NULL, cancelled_by = NULL
-WHERE worker_id = :worker_id AND id IN (SELECT value FROM json_each(:ids))
-  AND status = 'running'
-RETURNING id, queue, attempt;
-
--- name: mark_stalled
--- A held job whose progress has not moved for its stall_after.
-UPDATE jobs SET stalled_at = :now
-WHERE id = :id AND worker_id = :worker_id AND attempt = :attempt
-  AND status IN ('running', 'cancelling') AND stalled_at IS NULL
-RETURNING id;
-
--- name: mark_unresponsive
--- A held job that has not stopped within cancel_grace of its cancel.
-UPDATE jobs SET unresponsive_at = :now
-WHERE id = :id AND worker_id = :worker_id AND attempt = :attempt
-  AND status IN ('running', 'cancelling') AND unresponsive_at IS NULL
-RETURNING id;
+DELETE FROM workers WHERE state != 'running' AND last_seen < :now - :gone_for;
 
 -- name: stuck_of_dead_workers
 -- Held jobs started before :cutoff whose worker is not running.
@@ -476,15 +515,15 @@ WHERE status IN ('running', 'cancelling') AND started_at < :cutoff
   AND worker_id IN (SELECT id FROM workers WHERE state != 'running');
 
 -- name: fail_lost_jobs
--- running|cancelling -> failed (WorkerLost) for the jobs in a JSON array of ids.
+-- running|cancelling -> failed (WorkerLost) for the listed jobs.
 UPDATE jobs SET status = 'failed', finished_at = :now, error = :error
 WHERE id IN (SELECT value FROM json_each(:ids)) AND status IN ('running', 'cancelling')
-RETURNING id;
+RETURNING id, status;
 
 -- name: stuck_preview
 -- What reset_stuck would do, by reads only (its dry run): held jobs started before
--- :cutoff whose worker is not running or is in :dead (a JSON array; lost: they would
--- fail), and the other running ones (they would be cancelled).
+-- :cutoff whose worker is not running or is in :dead (lost: they would fail), and the
+-- other running ones (they would be cancelled).
 SELECT id, status, worker_id, lost FROM (
     SELECT id, status, worker_id,
            COALESCE(worker_id IN (SELECT value FROM json_each(:dead))
@@ -497,42 +536,13 @@ ORDER BY id;
 -- Running jobs started before :cutoff (reset_stuck cancels those on live workers).
 SELECT id FROM jobs WHERE status = 'running' AND started_at < :cutoff;
 
--- name: open_change_feed
--- A live feed starts (or says it is still there): the change-log triggers write while
--- any feed row exists.
-INSERT INTO change_feeds (id, seen_at) VALUES (:id, :now)
-ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at;
-
--- name: close_change_feed
-DELETE FROM change_feeds WHERE id = :id;
-
--- name: last_change_id
--- The newest change-log id ever handed out (pruning does not reset it).
-SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'job_changes'), 0);
-
--- name: read_changes
--- Change-log rows after a feed's last-seen id, oldest first.
-SELECT id, job_id FROM job_changes WHERE id > :after_id ORDER BY id LIMIT :limit;
-
--- name: prune_changes
--- Forget change-log rows up to an id every feed is long past.
-DELETE FROM job_changes WHERE id <= :upto;
-
--- name: prune_change_feeds
--- Forget feeds that stopped saying they are there (their server died): triggers go quiet.
-DELETE FROM change_feeds WHERE seen_at < :before;
-
--- name: prune_unread_changes
--- With no feed left, nobody will read the change log.
-DELETE FROM job_changes WHERE NOT EXISTS (SELECT 1 FROM change_feeds);
-
 -- name: jobs_per_queue
 -- How many jobs each queue has in each status (the metrics' gauge).
 SELECT queue, status, count(*) AS n FROM jobs GROUP BY queue, status;
 
 -- name: quarantine_jobs
 -- Any status -> failed (CorruptJob) for rows that cannot be read back, each guarded by the
--- status it was read in (a JSON array of {id, status, error}); other columns stay as found.
+-- status it was read in (records of {id, status, error}); other columns stay as found.
 UPDATE jobs
 SET status = 'failed', error = q.error, finished_at = :now, stalled_at = NULL,
     unresponsive_at = NULL
@@ -540,3 +550,52 @@ FROM (SELECT value ->> 'id' AS id, value ->> 'status' AS status, value ->> 'erro
       FROM json_each(:rows)) AS q
 WHERE jobs.id = q.id AND jobs.status = q.status
 RETURNING jobs.id;
+
+-- Wake-ups, stop requests and change feeds (the driver's; see doorbell.py, changes.py).
+
+-- name: notify
+-- One outbox row for workers to read by id (a cancel: who must stop which jobs).
+INSERT INTO notifications (at, channel, queue, worker_id, payload)
+VALUES (:now, :channel, :queue, :worker_id, :payload);
+
+-- name: live_doorbells
+-- Wake-up addresses of workers seen recently.
+SELECT id, doorbell, queues FROM workers
+WHERE state = 'running' AND doorbell IS NOT NULL AND last_seen >= :since;
+
+-- name: last_notification_id
+-- The newest outbox id ever handed out (pruning does not reset it).
+SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'notifications'), 0) AS id;
+
+-- name: read_notifications
+-- Outbox rows after a worker's last-seen id.
+SELECT id, channel, queue, worker_id, payload FROM notifications
+WHERE id > :after_id ORDER BY id LIMIT 1000;
+
+-- name: open_change_feed
+-- A live feed starts (or says it is still there): the change-log triggers write while
+-- any feed row exists. Feeds that stopped saying so (their server died) are forgotten,
+-- and change-log rows every feed is long past (up to :upto).
+INSERT INTO change_feeds (id, seen_at) VALUES (:id, :now)
+ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at;
+DELETE FROM change_feeds WHERE seen_at < :stale_before;
+DELETE FROM job_changes WHERE id <= :upto;
+
+-- name: close_change_feed
+DELETE FROM change_feeds WHERE id = :id;
+
+-- name: last_change_id
+-- The newest change-log id ever handed out (pruning does not reset it).
+SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'job_changes'), 0) AS id;
+
+-- name: read_changes
+-- Change-log rows after a feed's last-seen id, oldest first.
+SELECT id, job_id FROM job_changes WHERE id > :after_id ORDER BY id LIMIT :limit;
+
+-- name: prune_signals
+-- Forget feeds that stopped saying they are there (triggers go quiet), the change log
+-- when no feed is left to read it, and outbox rows every worker has had time to read
+-- (last: its count is the query's).
+DELETE FROM change_feeds WHERE seen_at < :stale_before;
+DELETE FROM job_changes WHERE NOT EXISTS (SELECT 1 FROM change_feeds);
+DELETE FROM notifications WHERE at < :before;
