@@ -7,9 +7,18 @@ import time
 from corral.status import JobStatus
 from corral.store import Store
 from corral.store.base import WorkerInfo
+from corral.store.engine import Engine
 from corral.store.sqlite.doorbell import DoorbellListener
+from corral.store.sqlite.driver import SQLiteDriver
 from corral.worker.heartbeat import Heartbeat
 from tests.factories import WORKER, make_job, new_job
+
+
+def doorbell(store: Store, poll_interval: float) -> DoorbellListener:
+    """The SQLite driver's listener (what ``store.open_listener()`` makes), with a poll
+    interval of the test's choosing."""
+    assert isinstance(store, Engine) and isinstance(store.driver, SQLiteDriver)
+    return DoorbellListener(store.driver, poll_interval=poll_interval)
 
 
 def register(store: Store, listener: DoorbellListener | None) -> None:
@@ -19,7 +28,7 @@ def register(store: Store, listener: DoorbellListener | None) -> None:
 
 def test_enqueue_rings_the_doorbell_of_workers_on_that_queue(sqlite_store: Store) -> None:
     store = sqlite_store
-    listener = DoorbellListener(store, poll_interval=30)
+    listener = doorbell(store, 30)
     register(store, listener)
     store.enqueue_jobs([new_job(queue="default")])
     started = time.monotonic()
@@ -31,7 +40,7 @@ def test_enqueue_rings_the_doorbell_of_workers_on_that_queue(sqlite_store: Store
 
 def test_cancel_rings_the_holder_which_reads_the_outbox(sqlite_store: Store) -> None:
     store = sqlite_store
-    listener = DoorbellListener(store, poll_interval=30)
+    listener = doorbell(store, 30)
     register(store, listener)
     job = make_job(store, JobStatus.RUNNING)
     listener.wait(timeout=0)  # drain the enqueue bell
@@ -44,7 +53,7 @@ def test_cancel_rings_the_holder_which_reads_the_outbox(sqlite_store: Store) -> 
 def test_a_lost_datagram_is_covered_by_the_outbox_poll(sqlite_store: Store) -> None:
     store = sqlite_store
     register(store, None)  # no doorbell address: nobody is rung
-    listener = DoorbellListener(store, poll_interval=0.05)
+    listener = doorbell(store, 0.05)
     job = make_job(store, JobStatus.RUNNING)
     store.cancel_jobs([job.id], actor="me", reason=None)
     deadline = time.monotonic() + 10

@@ -12,7 +12,7 @@ are made from those rows (with the status left read in the same transaction, loc
 PostgreSQL), so the audit says what the SQL did, not what Python expected it to do.
 Where a backend writes a hot path's trail in the statement itself (PostgreSQL's enqueue
 and claim are one statement each), its ``queries.sql`` says so, and the other backend's
-query of the same name does the same in SQL.
+query of the same name does the same in SQL (a short script of statements).
 
 Layers: ``Corral`` (the facade) -> ``Engine`` (this module) -> ``Driver``
 (``sqlite/driver.py``, ``postgres/driver.py``) -> SQL (``queries.sql``). See

@@ -161,7 +161,8 @@ class SQLiteDriver:
                 conn.execute("ROLLBACK")
             raise
         for addresses, channel, queue in [] if dry_run else rings:
-            doorbell.ring(addresses, channel, queue)
+            if addresses:
+                doorbell.ring(addresses, channel, queue)
 
     def read(self, query: str, **params: Any) -> list[Any]:
         conn = self.connection()
@@ -173,12 +174,14 @@ class SQLiteDriver:
         """Run a named query's statements in order: the rows of the first that returns
         rows, and the last one's row count."""
         each = params.pop("rows") if query in EACH_ROW else None
-        values = {key: _param(value) for key, value in params.items()}
+        values = params  # the caller's keyword arguments: ours to adapt in place
+        for key, value in values.items():
+            if isinstance(value, list | tuple | datetime):
+                values[key] = _param(value)
         values["now"] = now
         result: list[Any] | None = None
         count = 0
-        script = SCRIPTS[query]
-        for index, statement in enumerate(script):
+        for index, statement in enumerate(SCRIPTS[query]):
             if index == 0 and each is not None:
                 cursor = conn.executemany(statement, [{**values, **row} for row in each])
             else:
@@ -186,8 +189,6 @@ class SQLiteDriver:
             rows = cursor.fetchall()
             if result is None and cursor.description is not None:
                 result = rows
-                if index + 1 < len(script):
-                    values["returned"] = json.dumps([dict(row) for row in rows])
             count = cursor.rowcount
         return result or [], count
 

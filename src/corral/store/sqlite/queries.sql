@@ -2,9 +2,10 @@
 -- test_query_parity.py lists the few that are this backend's alone). Every status change
 -- is guarded by the statuses it may leave; the engine acts on the rows RETURNING gives
 -- back. List parameters arrive as JSON arrays read with json_each; :now is the write's
--- time (epoch seconds). A query may be several statements, run in order in the caller's
--- transaction: the rows of the first that returns rows are the query's, and later ones
--- may read them as :returned (a JSON array of objects).
+-- time (epoch seconds), the same for every statement of one write. A query may be several
+-- statements, run in order in the caller's transaction: the rows of the first that
+-- returns rows are the query's. A later statement finds the rows an earlier one wrote
+-- by what that one set to :now (SQLite's one writer: no other write shares it).
 
 -- name: insert_jobs
 -- New jobs (the first statement runs once per record of :rows), then the rows this call
@@ -20,8 +21,8 @@ ON CONFLICT DO NOTHING;
 SELECT id, status, queue, run_at, created_at FROM jobs
 WHERE id IN (SELECT value FROM json_each(:ids)) AND created_at = :now;
 INSERT INTO job_events (job_id, at, kind, actor, to_status, data)
-SELECT value ->> 'id', :now, 'enqueued', :actor, value ->> 'status', :data
-FROM json_each(:returned);
+SELECT id, :now, 'enqueued', :actor, status, :data FROM jobs
+WHERE id IN (SELECT value FROM json_each(:ids)) AND created_at = :now;
 
 -- name: existing_jobs
 -- What an enqueue returns for the jobs it did not insert: the jobs of those ids (a retry
@@ -145,9 +146,8 @@ WHERE status = 'queued' AND id IN (
     LIMIT :limit)
 RETURNING *;
 INSERT INTO job_events (job_id, at, kind, actor, from_status, to_status, data)
-SELECT value ->> 'id', :now, 'claimed', :worker_id, 'queued', 'running',
-       json_object('attempt', value ->> 'attempt')
-FROM json_each(:returned);
+SELECT id, :now, 'claimed', :worker_id, 'queued', 'running', json_object('attempt', attempt)
+FROM jobs WHERE worker_id = :worker_id AND status = 'running' AND started_at = :now;
 
 -- name: limited_work
 -- Is there work only the limited claim may take: due jobs on a limited, unpaused queue,
@@ -201,9 +201,8 @@ SET status = 'running', worker_id = :worker_id, attempt = attempt + 1,
 WHERE status = 'queued' AND id IN (SELECT value FROM json_each(:ids))
 RETURNING *;
 INSERT INTO job_events (job_id, at, kind, actor, from_status, to_status, data)
-SELECT value ->> 'id', :now, 'claimed', :worker_id, 'queued', 'running',
-       json_object('attempt', value ->> 'attempt')
-FROM json_each(:returned);
+SELECT id, :now, 'claimed', :worker_id, 'queued', 'running', json_object('attempt', attempt)
+FROM jobs WHERE worker_id = :worker_id AND status = 'running' AND started_at = :now;
 
 -- name: set_queue
 -- Create or change a queue's rules; NULL arguments keep what is there.
