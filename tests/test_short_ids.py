@@ -109,3 +109,16 @@ def test_a_suffix_lookup_probes_the_id_tail_index(app: corral.Corral, db_url: st
                 "EXPLAIN SELECT * FROM jobs WHERE right(id, 6) = %s "
                 "AND replace(id, '-', '') LIKE %s", (tail, pattern)))
     assert "jobs_id_tail" in plan, plan
+
+
+def test_the_facade_lists_jobs_by_id_prefix(store: Store) -> None:
+    app = corral.Corral(store.url)
+    try:
+        (job,) = store.enqueue_jobs([new_job()])
+        digits = job.id.replace("-", "")
+        assert [j.id for j in app.list_jobs(id_prefix=digits[:13])] == [job.id]
+        assert [j.id for j in app.list_jobs(id_prefix=job.id[:14].upper())] == [job.id]
+        with pytest.raises(errors.InvalidJobId):
+            app.list_jobs(id_prefix="xyz")
+    finally:
+        app.close()

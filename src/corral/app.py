@@ -331,16 +331,18 @@ class Corral:
         newer_than: str | float | timedelta | None = None,
         meta: Mapping[str, JSON] | None = None,
         before_id: str | None = None,
+        id_prefix: str | None = None,
         limit: int | None = 100,
     ) -> list[Job]:
         """Jobs matching every filter given, newest first (``ids``: only these, full ids;
         ``older_than`` / ``newer_than``: created longer / less long ago than this
         duration; ``meta``: labels, top-level keys of the job's meta equal to these values,
         ``{"crawl_job_id": 5}``; ``before_id``: only jobs older than that one, to page;
+        ``id_prefix``: only ids starting with these hex digits, a range on the primary key;
         ``limit=None``: every match)."""
         where = job_filter(ids=ids, status=status, queue=queue, task=task, batch_id=batch_id,
                            limit_key=limit_key, older_than=older_than, newer_than=newer_than,
-                           meta=meta, before_id=before_id)
+                           meta=meta, before_id=before_id, id_prefix=id_prefix)
         return self.store.list_jobs(where, limit=limit)
 
     def job_events(self, job_id: str) -> list[JobEvent]:

@@ -1,8 +1,8 @@
 """Bulk operations (cancel, retry, delete) over ids or a filter (DESIGN §6).
 
-A filter is resolved to ids first (``dry_run`` stops there: the count and ids, nothing
-changed), then the ids go to the store's set-based operation, which re-checks every job's
-status inside its own transaction: a job that moved meanwhile is reported, not forced.
+The store matches a filter in SQL inside the operation's own transaction, then runs its
+set-based, guarded statement on those jobs: a job that moved meanwhile is reported, not
+forced. ``dry_run`` only reads what the filter matches (the count and ids).
 
 Meta labels match top-level keys of a job's ``meta`` by equality. Typed by a person
 (``--meta crawl_job_id=5``, ``?meta.client=Datadog``), a value that parses as JSON is that
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from corral import config, errors
+from corral import config, errors, ids
 from corral.job import JSON
 from corral.status import JobStatus
 from corral.store import codec
@@ -73,6 +73,7 @@ def job_filter(
     newer_than: str | float | timedelta | None = None,
     meta: Mapping[str, JSON] | None = None,
     before_id: str | None = None,
+    id_prefix: str | None = None,
 ) -> JobFilter:
     """A ``JobFilter`` from user-facing arguments. ``older_than`` / ``newer_than`` are
     durations (``"1h"``) measured from the job's creation; ``meta`` labels match top-level
@@ -93,7 +94,19 @@ def job_filter(
                      ids=tuple(ids) if ids is not None else None, limit_key=limit_key,
                      created_before=_ago(older_than, "older_than"),
                      created_after=_ago(newer_than, "newer_than"),
-                     before_id=before_id, meta=labels)
+                     before_id=before_id, meta=labels,
+                     id_prefix=_id_prefix(id_prefix))
+
+
+def _id_prefix(text: str | None) -> str | None:
+    """A prefix of an id (hex digits, hyphens optional, any case), checked before the
+    store ranges over it."""
+    if text is not None:
+        try:
+            ids.prefix_bounds(text)
+        except ValueError:
+            raise errors.InvalidJobId(text, "not the start of a job id") from None
+    return text
 
 
 def _ago(duration: str | float | timedelta | None, name: str) -> datetime | None:

@@ -257,7 +257,7 @@ class SQLiteDriver:
         return doorbell.DoorbellListener(self)
 
     def last_notification_id(self) -> int:
-        return int(self.read("last_notification_id")[0]["id"])
+        return int(self.read("last_id", log="notifications")[0]["id"])
 
     def read_notifications(self, after_id: int) -> list[base.Notification]:
         """Outbox rows newer than ``after_id``, oldest first (one indexed lookup)."""
@@ -287,7 +287,7 @@ class SQLiteDriver:
                     stale_before=tx.now - FEED_STALE_AFTER)
 
     def last_change_id(self) -> int:
-        return int(self.read("last_change_id")[0]["id"])
+        return int(self.read("last_id", log="job_changes")[0]["id"])
 
     def read_changes(self, after_id: int, limit: int) -> list[tuple[int, str]]:
         rows = self.read("read_changes", after_id=after_id, limit=limit)

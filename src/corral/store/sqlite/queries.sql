@@ -562,10 +562,6 @@ VALUES (:now, :channel, :queue, :worker_id, :payload);
 SELECT id, doorbell, queues FROM workers
 WHERE state = 'running' AND doorbell IS NOT NULL AND last_seen >= :since;
 
--- name: last_notification_id
--- The newest outbox id ever handed out (pruning does not reset it).
-SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'notifications'), 0) AS id;
-
 -- name: read_notifications
 -- Outbox rows after a worker's last-seen id.
 SELECT id, channel, queue, worker_id, payload FROM notifications
@@ -583,9 +579,10 @@ DELETE FROM job_changes WHERE id <= :upto;
 -- name: close_change_feed
 DELETE FROM change_feeds WHERE id = :id;
 
--- name: last_change_id
--- The newest change-log id ever handed out (pruning does not reset it).
-SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'job_changes'), 0) AS id;
+-- name: last_id
+-- The newest id a log table (the outbox, the change log) ever handed out: where a new
+-- reader starts (pruning does not reset it).
+SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = :log), 0) AS id;
 
 -- name: read_changes
 -- Change-log rows after a feed's last-seen id, oldest first.
