@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from corral.batch import Batch, NewBatch, batches_from_rows, on_complete_job, on_complete_json
 from corral.ids import prefix_bounds, suffix_probe, uuid7
@@ -84,10 +84,10 @@ class Driver(Protocol):
     def read(self, query: str, **params: Any) -> list[Any]:
         """Run a named read outside any write transaction."""
 
-    def call(self, operation: Callable[[], R]) -> R:
-        """Run one store operation: retried whole while the connection is lost (every
-        transition is guarded, so a retry is safe), the driver's errors mapped onto
-        ``InvalidArguments`` / ``StoreError``."""
+    def call(self, operation: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run one store operation, ``operation(*args, **kwargs)``: retried whole while the
+        connection is lost (every transition is guarded, so a retry is safe), the
+        driver's errors mapped onto ``InvalidArguments`` / ``StoreError``."""
 
     def time(self, value: Any) -> datetime | None:
         """A stored time as an aware UTC datetime."""
@@ -116,14 +116,13 @@ class Driver(Protocol):
         """Forget wake-up and change-feed bookkeeping nobody will read again."""
 
 
-def _operation(method: Callable[P, R]) -> Callable[P, R]:
+def _operation(method: Callable[Concatenate[Engine, P], R]
+               ) -> Callable[Concatenate[Engine, P], R]:
     """A public store operation: run through ``Driver.call`` (retries, error mapping)."""
 
     @functools.wraps(method)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        engine = args[0]
-        assert isinstance(engine, Engine)
-        return engine.driver.call(lambda: method(*args, **kwargs))
+    def run(engine: Engine, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return engine.driver.call(method, engine, *args, **kwargs)
 
     return run
 

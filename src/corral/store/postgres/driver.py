@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
 import psycopg
 from psycopg.rows import dict_row
@@ -29,6 +29,7 @@ from corral.store import migrate
 from corral.store.changes import FEED_STALE_AFTER
 from corral.store.postgres import changes, connection, listener, liveness, loaders
 
+P = ParamSpec("P")
 R = TypeVar("R")
 Q = migrate.load_queries("corral.store.postgres")
 MIGRATIONS = migrate.load_migrations("corral.store.postgres")
@@ -151,7 +152,7 @@ class PostgresDriver:
         with self.connection() as conn:
             return _Tx(self, conn).rows(query, **params)
 
-    def call(self, operation: Callable[[], R]) -> R:
+    def call(self, operation: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run ``operation``, again on a fresh connection while the connection breaks. A
         value PostgreSQL cannot store (a NUL character in text or JSON) is the caller's
         error; a constraint no guard foresaw is a StoreError, never a driver exception
@@ -159,7 +160,7 @@ class PostgresDriver:
         delay = 0.05
         for attempt in range(RETRIES):
             try:
-                return operation()
+                return operation(*args, **kwargs)
             except psycopg.DataError as exc:
                 reason = " ".join(str(exc).split())
                 raise errors.InvalidArguments(f"PostgreSQL cannot take this value: {reason}"
@@ -259,10 +260,10 @@ class PostgresDriver:
 
     def touch_change_feed(self, feed_id: str) -> None:
         """Register (or keep alive) a feed: the change triggers NOTIFY while one exists."""
-        self.call(lambda: self._feed("open_change_feed", feed_id))
+        self.call(self._feed, "open_change_feed", feed_id)
 
     def close_change_feed(self, feed_id: str) -> None:
-        self.call(lambda: self._feed("close_change_feed", feed_id))
+        self.call(self._feed, "close_change_feed", feed_id)
 
     def _feed(self, query: str, feed_id: str) -> None:
         with self.write(one_statement=True) as tx:

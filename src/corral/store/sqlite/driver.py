@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from corral import errors
 from corral.job import JSON
@@ -26,6 +26,7 @@ from corral.store import base, codec, migrate
 from corral.store.changes import FEED_STALE_AFTER
 from corral.store.sqlite import changes, doorbell, liveness
 
+P = ParamSpec("P")
 R = TypeVar("R")
 MIGRATIONS = migrate.load_migrations("corral.store.sqlite")
 MIN_SQLITE = (3, 38, 0)  # ->> operator; RETURNING and UPDATE ... FROM are older
@@ -138,7 +139,7 @@ class SQLiteDriver:
                 conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
                                        isolation_level=None, check_same_thread=False)
                 conn.row_factory = sqlite3.Row
-                _retry_busy(lambda: _configure(conn))
+                _retry_busy(_configure, conn)
             except sqlite3.Error as exc:
                 raise errors.StoreError(
                     f"cannot open SQLite database {self.path!r}: {exc}", url=self.url) from exc
@@ -150,7 +151,7 @@ class SQLiteDriver:
     @contextmanager
     def write(self, *, one_statement: bool = False, dry_run: bool = False) -> Iterator[_Tx]:
         conn = self.connection()
-        _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+        _retry_busy(conn.execute, "BEGIN IMMEDIATE")
         tx = _Tx(self, conn, time.time())
         try:
             yield tx
@@ -166,8 +167,7 @@ class SQLiteDriver:
 
     def read(self, query: str, **params: Any) -> list[Any]:
         conn = self.connection()
-        rows: list[Any] = _retry_busy(lambda: self.run(conn, query, params, time.time())[0])
-        return rows
+        return _retry_busy(self.run, conn, query, params, time.time())[0]
 
     def run(self, conn: sqlite3.Connection, query: str, params: dict[str, Any],
             now: float) -> tuple[list[Any], int]:
@@ -192,9 +192,9 @@ class SQLiteDriver:
             count = cursor.rowcount
         return result or [], count
 
-    def call(self, operation: Callable[[], R]) -> R:
+    def call(self, operation: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return operation()
+            return operation(*args, **kwargs)
         except UnicodeEncodeError as exc:  # a lone surrogate: not text
             raise errors.InvalidArguments(f"not storable as text: {exc}") from exc
         except sqlite3.IntegrityError as exc:  # a constraint no guard foresaw
@@ -305,17 +305,18 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
 
 
-def _retry_busy(operation: Callable[[], R]) -> R:
+def _retry_busy(operation: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Run ``operation``, retrying while the database stays locked past busy_timeout."""
-    deadline = time.monotonic() + LOCK_RETRY_DEADLINE
+    deadline = 0.0
     delay = 0.001
     while True:
         try:
-            return operation()
+            return operation(*args, **kwargs)
         except sqlite3.OperationalError as exc:
             message = str(exc)
             if "locked" not in message and "busy" not in message:
                 raise
+            deadline = deadline or time.monotonic() + LOCK_RETRY_DEADLINE
             if time.monotonic() > deadline:
                 raise errors.StoreError(f"SQLite stayed locked: {message}") from exc
             time.sleep(delay)

@@ -147,7 +147,8 @@ WHERE status = 'queued' AND id IN (
 RETURNING *;
 INSERT INTO job_events (job_id, at, kind, actor, from_status, to_status, data)
 SELECT id, :now, 'claimed', :worker_id, 'queued', 'running', json_object('attempt', attempt)
-FROM jobs WHERE worker_id = :worker_id AND status = 'running' AND started_at = :now;
+FROM jobs WHERE worker_id = :worker_id AND status IN ('running', 'cancelling')
+  AND started_at = :now;
 
 -- name: limited_work
 -- Is there work only the limited claim may take: due jobs on a limited, unpaused queue,
@@ -202,7 +203,8 @@ WHERE status = 'queued' AND id IN (SELECT value FROM json_each(:ids))
 RETURNING *;
 INSERT INTO job_events (job_id, at, kind, actor, from_status, to_status, data)
 SELECT id, :now, 'claimed', :worker_id, 'queued', 'running', json_object('attempt', attempt)
-FROM jobs WHERE worker_id = :worker_id AND status = 'running' AND started_at = :now;
+FROM jobs WHERE worker_id = :worker_id AND status IN ('running', 'cancelling')
+  AND started_at = :now;
 
 -- name: set_queue
 -- Create or change a queue's rules; NULL arguments keep what is there.
