@@ -138,5 +138,5 @@ def test_public_surface_is_pinned() -> None:
         "Job", "JobAlreadyFinished", "JobError", "JobEvent", "JobHandle", "JobNotFound",
         "JobNotRestartable", "JobStatus", "JobWaitTimeout", "Progress", "Signature",
         "StoreError", "Task", "UnknownTask", "__version__", "Batch", "BatchHandle",
-        "BatchNotFound", "BulkResult", "JobActive",
+        "BatchNotFound", "BulkResult", "JobActive", "Worker",
     ])

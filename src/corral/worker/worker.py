@@ -14,6 +14,7 @@ claimer adds, the recorder's callback removes, the others read it under ``_lock`
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -24,8 +25,7 @@ import uuid
 from collections.abc import Sequence
 from types import FrameType
 
-import corral
-from corral import ids
+from corral import errors, ids
 from corral.app import Corral
 from corral.context import Context
 from corral.job import Job
@@ -34,6 +34,7 @@ from corral.maintenance.pruner import Pruner
 from corral.maintenance.reaper import Reaper
 from corral.outcome import Outcome, OutcomeKind
 from corral.store.base import FinishResult, WorkerInfo
+from corral.version import __version__
 from corral.worker.claimer import Claimer
 from corral.worker.executor import Execution
 from corral.worker.fence import Fence
@@ -51,7 +52,12 @@ HAND_BACK_WAIT = 2.0
 
 
 class Worker:
-    """Runs the jobs of ``app`` from ``queues`` with up to ``concurrency`` at once."""
+    """Runs the jobs of ``app`` from ``queues`` with up to ``concurrency`` at once, on
+    threads of this process (``corral.Worker``: the way to run one in a process you own).
+
+    Tasks are looked up in ``app`` when a job is claimed, so a task registered after
+    ``start()`` runs too, as long as its queue is one of ``queues``.
+    """
 
     def __init__(
         self,
@@ -62,9 +68,9 @@ class Worker:
         worker_id: str | None = None,
     ) -> None:
         if concurrency < 1:
-            raise corral.ConfigError("concurrency must be at least 1")
+            raise errors.ConfigError("concurrency must be at least 1")
         if not queues:
-            raise corral.ConfigError("a worker needs at least one queue")
+            raise errors.ConfigError("a worker needs at least one queue")
         self.app = app
         self.queues = tuple(queues)
         self.concurrency = concurrency
@@ -87,7 +93,7 @@ class Worker:
         self._listener = store.open_listener()
         store.register_worker(WorkerInfo(
             id=self.id, host=self.host, pid=os.getpid(), queues=self.queues,
-            concurrency=self.concurrency, version=corral.__version__,
+            concurrency=self.concurrency, version=__version__,
             doorbell=self._listener.address,
         ))
         self._threads = ThreadRunner(self.concurrency)
@@ -122,15 +128,30 @@ class Worker:
         logger.info("worker %s started: queues=%s concurrency=%d store=%s", self.id,
                     ",".join(self.queues), self.concurrency, store.url)
 
-    def stop(self, *, wait: bool = True, timeout: float | None = None) -> None:
-        """Stop claiming; with ``wait``, let running jobs finish (up to ``timeout``). Jobs
-        still running after that are handed back: asked to stop, then ``queued`` again
-        without spending an attempt."""
+    def stop(self, *, grace: float | None = None, wait: bool = True,
+             timeout: float | None = None) -> None:
+        """Stop claiming, let running jobs finish, then stop every thread.
+
+        ``grace``: seconds running jobs get to finish; ``None`` waits as long as they
+        take. Jobs still running after it are cancelled and handed back: they get
+        ``HAND_BACK_WAIT`` seconds to reach a checkpoint (their ``finally`` blocks run),
+        then they are ``queued`` again without spending an attempt, for the next worker.
+
+        ``timeout`` is the older name of ``grace`` (give one of them), and
+        ``wait=False`` means ``grace=0``: hand running jobs back at once.
+        """
+        if grace is not None and timeout is not None:
+            raise errors.ConfigError("give grace or timeout, not both")
+        limit = grace if grace is not None else timeout
+        if limit is not None and limit < 0:
+            raise errors.ConfigError(f"grace must be zero or more seconds, got {limit}")
+        if not wait:
+            limit = 0.0
         if not self._started or self._stopped.is_set():
             return
         self.claimer.paused.set()
         self.claimer.stop()
-        if not (wait and self.wait_idle(timeout)):
+        if not self.wait_idle(limit):
             self._hand_back()
         for service in (self.claimer, self.heartbeat, self.notifications, self.reaper,
                         self.housekeeper, self.pruner, self.watchdog):
@@ -221,12 +242,18 @@ class Worker:
         runner: ThreadRunner | AsyncRunner | ProcessRunner = (
             self._processes if in_child else self._loop if on_loop else self._threads
         )
-        ctx = Context(job, self.recorder, phases=task.options.phases if task else (),
-                      loop=self._loop.loop if on_loop else None)
+        ctx = self._context(job, phases=task.options.phases if task else (),
+                            loop=self._loop.loop if on_loop else None)
         execution = Execution(job, task, ctx, self.id)
         with self._lock:
             self.running[job.id] = execution
         runner.submit(execution, self._finished)
+
+    def _context(self, job: Job, *, phases: tuple[str, ...],
+                 loop: asyncio.AbstractEventLoop | None) -> Context:
+        """The context ``job`` runs with (``corral.testing`` gives one that cancels itself
+        at a chosen checkpoint)."""
+        return Context(job, self.recorder, phases=phases, loop=loop)
 
     def _finished(self, outcome: Outcome) -> None:
         """A job stopped running: its outcome is recorded, or, if it was stopped to hand it
