@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from corral import errors
+from corral import errors, waiters
 from corral.batch import Batch
 from corral.job import Job, JobEvent
 
@@ -59,6 +60,10 @@ class JobHandle:
         self.job = self.app.get_job(self.id)
         return self.job
 
+    async def arefresh(self) -> Job:
+        """``refresh`` without blocking the event loop (the read runs in a thread)."""
+        return await asyncio.to_thread(self.refresh)
+
     def wait(self, timeout: float | None = None, *, poll: float = 0.2) -> Job:
         """Block until the job is terminal and return it; ``JobWaitTimeout`` after
         ``timeout`` seconds. Polls from 5 ms, backing off to ``poll``."""
@@ -72,6 +77,11 @@ class JobHandle:
             time.sleep(pause)
             delay = min(delay * 2, poll)
         return self.job
+
+    async def wait_async(self, timeout: float | None = None) -> Job:
+        """``wait`` on an event loop: woken by the process's one watcher of the store."""
+        return await waiters.wait_for_job(self.app.settings.database_url, self.id,
+                                          self.refresh, timeout)
 
     def cancel(
         self, *, reason: str | None = None, force: bool = False, actor: str | None = None

@@ -6,6 +6,7 @@ with arguments and per-call options, ready to enqueue alone or in a group.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 from collections.abc import Callable, Sequence
@@ -96,6 +97,10 @@ class Task:
         """Enqueue one job with these arguments; per-call options via ``s(...).set(...)``."""
         return self.s(*args, **kwargs).enqueue()
 
+    async def aenqueue(self, *args: JSON, **kwargs: JSON) -> JobHandle:
+        """``enqueue`` without blocking the event loop (the store call runs in a thread)."""
+        return await asyncio.to_thread(self.enqueue, *args, **kwargs)
+
     def limit_key_of(self, args: Sequence[JSON], kwargs: dict[str, JSON]) -> str | None:
         """The task's own ``limit_key`` for a job with these arguments: the callable called
         as the task would be (without ``ctx``). A callable that raises or gives no
@@ -172,6 +177,10 @@ class Signature:
 
     def enqueue(self) -> JobHandle:
         return self.task.app.enqueue(self)
+
+    async def aenqueue(self) -> JobHandle:
+        """``enqueue`` without blocking the event loop (the store call runs in a thread)."""
+        return await asyncio.to_thread(self.enqueue)
 
     def to_new_job(self, *, batch_id: str | None = None) -> NewJob:
         """Validate (JSON only) and build the row the store inserts."""
