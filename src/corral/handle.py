@@ -80,8 +80,9 @@ class JobHandle:
 
     async def wait_async(self, timeout: float | None = None) -> Job:
         """``wait`` on an event loop: woken by the process's one watcher of the store."""
-        return await waiters.wait_for_job(self.app.settings.database_url, self.id,
-                                          self.refresh, timeout)
+        self.job = await waiters.wait_for_job(self.app.settings.database_url, self.id,
+                                              self.refresh, timeout)
+        return self.job
 
     def cancel(
         self, *, reason: str | None = None, force: bool = False, actor: str | None = None

@@ -1,11 +1,13 @@
 """Async waiters: ``await handle.wait_async()`` without a thread or a poll per waiter.
 
 One watcher per process and per store URL: a daemon thread that reads the store's change
-feed and wakes the coroutines waiting on the jobs that changed, each on its own event loop
-(``call_soon_threadsafe``), so hundreds of waiting coroutines cost an ``asyncio.Event``
-each. A woken waiter re-reads its job through a thread (the store is sync, STYLE 12). When
-the feed may have missed changes (``None``, a reconnect, the feed just opened) every waiter
-re-reads; a waiter also re-reads every ``SAFETY_NET`` seconds whatever it hears.
+feed, loads the jobs that changed and some coroutine waits on (one query for all of them,
+``LOAD_CHUNK`` ids at a time) and hands each job to its waiters on their own event loops
+(``call_soon_threadsafe``), so a thousand waiting coroutines cost an ``asyncio.Event``
+each and no read of their own. When the feed may have missed changes (``None``, a
+reconnect, the feed just opened), and every ``SAFETY_NET`` seconds whatever it hears, the
+watcher loads every waited job. A waiter reads its job once itself, through a thread,
+when it starts waiting (the job may be finished already).
 
 The watcher opens a store of its own on the URL (not an app's, whose ``close()`` must not
 end other apps' waits), starts with its first waiter, and stops, closing its feed and
@@ -30,12 +32,14 @@ from dataclasses import dataclass, field
 from corral import errors
 from corral.job import Job
 from corral.store import Store, open_store
+from corral.store.base import JobFilter
 from corral.store.changes import ChangeFeed
 
 logger = logging.getLogger("corral.waiters")
 THREAD_NAME = "corral-waiters"
 WAIT = 0.5  # seconds a watcher blocks on its feed; also how fast it notices a stop
-SAFETY_NET = 1.0  # seconds a waiter sleeps at most before it re-reads its job anyway
+SAFETY_NET = 1.0  # seconds between two loads of every waited job, whatever the feed says
+LOAD_CHUNK = 500  # job ids per read
 IDLE_STOP = 5.0  # seconds a watcher with no waiter lingers before it stops
 
 _lock = threading.Lock()
@@ -49,11 +53,16 @@ class Waiter:
     job_id: str
     loop: asyncio.AbstractEventLoop
     event: asyncio.Event = field(default_factory=asyncio.Event)
+    job: Job | None = None  # the newest read of the job (written on the waiter's loop)
 
-    def wake(self) -> None:
-        """Called from the watcher thread: set the event on the waiter's own loop."""
+    def deliver(self, job: Job) -> None:
+        """Called from the watcher thread: hand ``job`` over on the waiter's own loop."""
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            self.loop.call_soon_threadsafe(self.event.set)
+            self.loop.call_soon_threadsafe(self._take, job)
+
+    def _take(self, job: Job) -> None:
+        self.job = job
+        self.event.set()
 
 
 class Watcher:
@@ -96,6 +105,7 @@ class Watcher:
     def _run(self) -> None:
         store: Store | None = None
         feed: ChangeFeed | None = None
+        swept = 0.0  # when every waited job was last loaded (monotonic)
         try:
             while not self._stop.is_set() and not self._retire():
                 try:
@@ -103,15 +113,18 @@ class Watcher:
                         store = self._open_store(self.url)
                     if feed is None:
                         feed = store.open_change_feed()
-                        self._wake(None)  # a change before the feed opened went unheard
-                    self._wake(feed.wait(WAIT))
+                        swept = 0.0  # a change before the feed opened went unheard
+                    changed = feed.wait(WAIT)
+                    if changed is None or time.monotonic() - swept >= SAFETY_NET:
+                        swept = time.monotonic()
+                        changed = None
+                    self._deliver(store, changed)
                 except Exception:  # a store hiccup must not end every wait for good
                     logger.exception("waiters: reading changes failed; retrying")
                     if feed is not None:
                         with contextlib.suppress(Exception):
                             feed.close()
                         feed = None
-                    self._wake(None)
                     self._stop.wait(WAIT)
         finally:
             with _lock:
@@ -134,17 +147,19 @@ class Watcher:
                 del _watchers[self.url]
             return True
 
-    def _wake(self, ids: list[str] | None) -> None:
-        """Wake the waiters of these jobs; every waiter when changes may have been missed."""
-        if ids == []:
-            return
+    def _deliver(self, store: Store, ids: list[str] | None) -> None:
+        """Load the waited jobs among ``ids`` (every waited job for None) and hand each to
+        its waiters."""
         with _lock:
-            if ids is None:
-                woken = [w for waiters in self._waiters.values() for w in waiters]
-            else:
-                woken = [w for job_id in ids for w in self._waiters.get(job_id, ())]
-        for waiter in woken:
-            waiter.wake()
+            wanted = list(self._waiters) if ids is None else [
+                job_id for job_id in dict.fromkeys(ids) if job_id in self._waiters]
+        for start in range(0, len(wanted), LOAD_CHUNK):
+            chunk = tuple(wanted[start:start + LOAD_CHUNK])
+            jobs = store.list_jobs(JobFilter(ids=chunk), limit=None)
+            with _lock:
+                handed = [(w, job) for job in jobs for w in self._waiters.get(job.id, ())]
+            for waiter, job in handed:
+                waiter.deliver(job)
 
 
 def register(url: str, job_id: str) -> tuple[Watcher, Waiter]:
@@ -167,26 +182,26 @@ def unregister(watcher: Watcher, waiter: Waiter) -> None:
 
 async def wait_for_job(url: str, job_id: str, refresh: Callable[[], Job],
                        timeout: float | None) -> Job:
-    """Wait until ``refresh()`` (run in a thread) gives a terminal job and return it;
-    ``JobWaitTimeout`` after ``timeout`` seconds (``None``: forever). Cancelling the
-    waiting coroutine unregisters it."""
+    """Wait until the job is terminal and return it: read once by ``refresh()`` (in a
+    thread) as the wait starts, then as the watcher delivers it; ``JobWaitTimeout`` after
+    ``timeout`` seconds (``None``: forever). Cancelling the waiting coroutine unregisters
+    it."""
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
-    watcher, waiter = register(url, job_id)
+    watcher, waiter = register(url, job_id)  # before the read: no change slips between
     try:
+        job = await asyncio.to_thread(refresh)
         while True:
-            waiter.event.clear()  # before the read: a change during it wakes us again
-            job = await asyncio.to_thread(refresh)
+            if waiter.job is not None:
+                job, waiter.job = waiter.job, None
             if job.is_terminal:
                 return job
-            pause = SAFETY_NET
-            if deadline is not None:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise errors.JobWaitTimeout(job_id, job.status, timeout or 0.0)
-                pause = min(pause, remaining)
+            waiter.event.clear()
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                raise errors.JobWaitTimeout(job_id, job.status, timeout or 0.0)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter.event.wait(), pause)
+                await asyncio.wait_for(waiter.event.wait(), remaining)
     finally:
         unregister(watcher, waiter)
 
