@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 import corral
 from corral.status import JobStatus
 from corral.testing import drain
+from tests.testing.tasks import loop_until_stopped
 
 S = JobStatus
 
@@ -90,16 +90,7 @@ def test_drain_leaves_jobs_scheduled_past_its_timeout_and_other_queues_alone(
 def test_drain_raises_timeout_error_and_hands_back_a_job_still_running(
     app: corral.Corral, tmp_path: Path,
 ) -> None:
-    @app.task(name="forever")
-    def forever(ctx: corral.Context) -> None:
-        try:
-            while True:
-                ctx.checkpoint()
-                time.sleep(0.01)
-        finally:
-            (tmp_path / "finally").touch()
-
-    handle = forever.enqueue()
+    handle = loop_until_stopped(app, tmp_path / "finally", "forever").enqueue()
     with pytest.raises(TimeoutError, match="still to run after 0.5s"):
         drain(app, timeout=0.5)
     job = handle.refresh()

@@ -11,6 +11,7 @@ import corral
 from corral.status import JobStatus
 from corral.testing import worker
 from corral.worker.worker import HAND_BACK_WAIT
+from tests.testing.tasks import loop_until_stopped
 from tests.waiting import wait_until
 
 S = JobStatus
@@ -29,15 +30,8 @@ def test_the_worker_context_manager_runs_jobs_and_stops_on_exit(app: corral.Corr
 def test_corral_worker_is_public_and_stop_hands_a_job_back_after_the_grace(
     app: corral.Corral, tmp_path: Path,
 ) -> None:
-    @app.task(name="loops", queue="loops", max_attempts=2)
-    def loops(ctx: corral.Context) -> None:
-        try:
-            while True:
-                ctx.checkpoint()
-                time.sleep(0.01)
-        finally:
-            (tmp_path / "finally").touch()
-
+    loops = loop_until_stopped(app, tmp_path / "finally", "loops", queue="loops",
+                               max_attempts=2)
     running = corral.Worker(app, queues=["loops"], concurrency=1)
     running.start()
     handle = loops.enqueue()
