@@ -26,12 +26,12 @@ test: $(DEV)
 
 lint: $(DEV)
 	@status=0; \
-	$(BIN)/ruff check src tests || status=1; \
+	$(BIN)/ruff check src tests examples || status=1; \
 	$(BIN)/mypy || status=1; \
 	exit $$status
 
 ruff: $(DEV)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests examples
 
 mypy: $(DEV)
 	$(BIN)/mypy

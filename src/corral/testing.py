@@ -3,6 +3,7 @@
 - ``drain(app)``: run every due job in this process until none is left; returns them.
 - ``run(task, *args, cancel_at=None, **kwargs)``: run one job now; returns its final Job.
 - ``with worker(app) as w``: a real worker on threads for the block.
+- ``with isolated(app, url)``: your module-level app on a fresh store for the block.
 - ``pytest -p corral.testing``: fixtures ``corral_app`` and ``corral_worker``.
 
 Every helper runs jobs with a real ``corral.Worker`` on threads of this process, with real
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib.util
 import sys
 import threading
@@ -100,6 +102,27 @@ def worker(app: Corral, queues: Sequence[str] | None = None,
         yield running
     finally:
         running.stop(grace=0)
+
+
+@contextlib.contextmanager
+def isolated(app: Corral, database_url: str) -> Iterator[Corral]:
+    """Your own ``app`` (its tasks registered at import) on ``database_url`` for the block,
+    then back on its own store: a fresh SQLite file per test, for an app built once at
+    module level (the ``corral_app`` fixture is a new, empty app instead)::
+
+        @pytest.fixture(autouse=True)
+        def jobs_store(tmp_path):
+            with corral.testing.isolated(jobs, f"sqlite:///{tmp_path}/jobs.db"):
+                yield
+    """
+    own = app.settings
+    app.close()
+    app.settings = dataclasses.replace(own, database_url=database_url)
+    try:
+        yield app
+    finally:
+        app.close()
+        app.settings = own
 
 
 def _queue_names(app: Corral, queues: Sequence[str] | None) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Response, params
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
@@ -42,11 +42,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def create_app(corral: Corral, *, admin_token: str | None = None,
                read_token: str | None = None, tokens: Tokens | None = None,
-               actor: ActorFunction | None = None) -> FastAPI:
+               actor: ActorFunction | None = None,
+               dependencies: Sequence[params.Depends] | None = None) -> FastAPI:
     """The ASGI app. With no token at all the API is open (``corral serve`` then binds
     loopback only); with tokens, every route but ``/healthz`` and the UI's shell needs
     one, ``/openapi.json`` and ``/docs`` included. ``tokens`` (named, from a tokens file:
     ``Tokens.of``) stands for ``admin_token`` / ``read_token`` when given.
+
+    ``dependencies`` (a host app's own, ``corral.contrib.fastapi``) guard every route
+    instead of the tokens, the dashboard's shell and ``/healthz`` included: the host's
+    login decides who sees what.
 
     ``actor(request)`` names the caller of every write in the audit trail; the default,
     ``auth.http_actor``, follows DESIGN §8 (``http:<token name>``, ``X-Corral-Actor``)."""
@@ -68,11 +73,12 @@ def create_app(corral: Corral, *, admin_token: str | None = None,
     api.add_middleware(hardening.SecurityHeaders)  # outermost: on 413s and 401s too
     if tokens is None:
         tokens = Tokens.of(admin=admin_token, read=read_token)
-    check = guard(tokens)
+    host_guarded = dependencies is not None
+    guards = [Depends(guard(tokens))] if dependencies is None else list(dependencies)
     by = Depends(actor_dependency(actor or http_actor))  # every writing route takes it
-    # after the token check: unknown query parameters are refused, never ignored
+    # after the guard: unknown query parameters are refused, never ignored
     router = APIRouter(prefix=API, responses=ERROR_RESPONSES,
-                       dependencies=[Depends(check), Depends(querystring.refuse_unknown)])
+                       dependencies=[*guards, Depends(querystring.refuse_unknown)])
     _job_routes(router, corral, by)
     live_routes(router, corral, hub)
     _batch_and_queue_routes(router, corral, by)
@@ -86,14 +92,17 @@ def create_app(corral: Corral, *, admin_token: str | None = None,
 
     api.include_router(router)
 
+    # what corral's tokens leave open (a probe, a shell holding no data) the host guards
+    shell_guards = guards if host_guarded else []
+
     @api.get(f"{API}/healthz", response_model=m.Health, tags=["health"],
-             dependencies=[Depends(querystring.refuse_unknown)])
+             dependencies=[*shell_guards, Depends(querystring.refuse_unknown)])
     def healthz() -> m.Health:
         corral.store.list_workers()  # StoreError -> 503
         return m.Health(status="ok", store=corral.store.url.split(":", 1)[0])
 
-    docs.mount(api, check)
-    web.mount(api)
+    docs.mount(api, guards)
+    web.mount(api, shell_guards, token_dialog=not host_guarded)
     api.state.corral = corral
     api.state.hub = hub
     api.state.tokens = tokens  # the server cuts them out of its log (serverlog)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
@@ -37,9 +37,10 @@ def docs_policy(page: bytes) -> str:
             "form-action 'none'; frame-ancestors 'none'")
 
 
-def mount(api: FastAPI, check: Callable[[Request], Awaitable[None]]) -> None:
-    """The schema and its page on ``api``, each guarded by ``check`` (auth.guard)."""
-    guarded = [Depends(check)]
+def mount(api: FastAPI, guards: Sequence[params.Depends]) -> None:
+    """The schema and its page on ``api``, each guarded by ``guards`` (the token check,
+    or a host app's own dependencies)."""
+    guarded = list(guards)
 
     @api.get(OPENAPI_URL, include_in_schema=False, dependencies=guarded)
     async def openapi() -> JSONResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -44,10 +45,10 @@ class Problem(Exception):
 
 
 def problem(code: int, error: str, message: str, context: dict[str, Any] | None = None,
-            ) -> JSONResponse:
+            headers: Mapping[str, str] | None = None) -> JSONResponse:
     """The error body; ``context`` fields (job_id, status...) sit beside error and message."""
     return JSONResponse({"error": error, "message": message, **(context or {})},
-                        status_code=code)
+                        status_code=code, headers=headers)
 
 
 def _status_of(exc: errors.CorralError) -> int:
@@ -84,8 +85,9 @@ def install_problem_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(HTTPException)
     async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
+        # its headers kept: a host app's login may answer 401 with WWW-Authenticate
         return problem(exc.status_code, HTTP_NAMES.get(exc.status_code, "HTTPError"),
-                       str(exc.detail))
+                       str(exc.detail), headers=exc.headers)
 
     @api.exception_handler(Exception)
     async def on_bug(request: Request, exc: Exception) -> JSONResponse:

@@ -103,8 +103,12 @@ document.getElementById("find-job").addEventListener("submit", (event) => {
   else location.hash = hash;
 });
 
-api.setTokenPrompt(promptForToken);
-document.getElementById("token-button").addEventListener("click", async () => {
+// Inside a host app (corral.contrib.fastapi) the host's login guards the API: its refusal
+// is shown as it is, and corral's token dialog is never offered.
+const tokenButton = document.getElementById("token-button");
+if (document.documentElement.dataset.auth === "host") tokenButton.hidden = true;
+else api.setTokenPrompt(promptForToken);
+tokenButton.addEventListener("click", async () => {
   try {
     await api.askForToken("Enter a token (admin, or read-only for viewing).");
     toast("token saved for this tab");

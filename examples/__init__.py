@@ -1,0 +1,1 @@
+"""Example host apps that use corral (importable as ``examples.*`` from the repository)."""
