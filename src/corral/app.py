@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import getpass
 import socket
 import threading
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
-from corral import config, errors
+from corral import config, errors, twins
 from corral.batch import Batch, NewBatch
 from corral.bulk import BulkResult, StuckReset, is_everything, job_filter
 from corral.handle import BatchHandle, JobHandle
@@ -25,24 +23,6 @@ from corral.store.base import JobFilter, QueueInfo, WorkerRecord
 from corral.task import Isolation, LimitKey, OnStall, Signature, Task, TaskOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
-S = TypeVar("S")
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _async_twin(method: Callable[Concatenate[S, P], R]
-                ) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
-    """The async twin of a store-touching method (Django's ``a`` prefix): the same call,
-    run in a thread so the caller's event loop never blocks; same arguments, result and
-    errors. One line per twin, so no rule is written twice (STYLE habit 12)."""
-
-    @functools.wraps(method)
-    async def twin(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return await asyncio.to_thread(method, self, *args, **kwargs)
-
-    twin.__name__ = twin.__qualname__ = f"a{method.__name__}"
-    twin.__doc__ = f"``{method.__name__}`` without blocking the event loop (in a thread)."
-    return twin
 
 
 def default_actor() -> str:
@@ -395,7 +375,7 @@ class Corral:
             raise errors.JobAlreadyFinished(job_id, change.to_status.value)
         return change.job or self.get_job(job_id)
 
-    def cancel_many(self, ids: Iterable[str] | None = None, *, reason: str | None = None,
+    def cancel_many(self, /, ids: Iterable[str] | None = None, *, reason: str | None = None,
                     force: bool = False, dry_run: bool = False, actor: str | None = None,
                     **filters: Any) -> BulkResult:
         """Cancel jobs by ids and/or filter (``status``, ``queue``, ``task``, ``batch_id``,
@@ -412,7 +392,7 @@ class Corral:
                           refused={c.job_id: str(c.to_status) for c in changes if not c.changed},
                           became={c.job_id: str(c.to_status) for c in changes if c.changed})
 
-    def restart_many(self, ids: Iterable[str] | None = None, *, reason: str | None = None,
+    def restart_many(self, /, ids: Iterable[str] | None = None, *, reason: str | None = None,
                      dry_run: bool = False, actor: str | None = None,
                      **filters: Any) -> BulkResult:
         """Retry failed or cancelled jobs by ids and/or filter (same ids, fresh budget)."""
@@ -427,7 +407,7 @@ class Corral:
                           refused={c.job_id: str(c.to_status) for c in changes if not c.changed},
                           became={c.job_id: str(c.to_status) for c in changes if c.changed})
 
-    def delete_many(self, ids: Iterable[str] | None = None, *, dry_run: bool = False,
+    def delete_many(self, /, ids: Iterable[str] | None = None, *, dry_run: bool = False,
                     **filters: Any) -> BulkResult:
         """Delete finished jobs by ids and/or filter, with their audit trails. Active jobs
         are refused (reported in ``refused``), never deleted."""
@@ -538,9 +518,29 @@ class Corral:
 
     # -- async twins (DESIGN §3): the same calls in a thread, so an event loop never blocks
 
-    aenqueue_many = _async_twin(enqueue_many)
-    acancel = _async_twin(cancel)
-    arestart = _async_twin(restart)
-    aget_job = _async_twin(get_job)
-    alist_jobs = _async_twin(list_jobs)
-    acancel_batch = _async_twin(cancel_batch)
+    aenqueue = twins.async_twin(enqueue)
+    aenqueue_many = twins.async_twin(enqueue_many)
+    apause_queue = twins.async_twin(pause_queue)
+    aresume_queue = twins.async_twin(resume_queue)
+    aset_queue_limit = twins.async_twin(set_queue_limit)
+    aqueues = twins.async_twin(queues)
+    astats = twins.async_twin(stats)
+    aworkers = twins.async_twin(workers)
+    abatch = twins.async_twin(batch)
+    aget_batch = twins.async_twin(get_batch)
+    alist_batches = twins.async_twin(list_batches)
+    acancel_batch = twins.async_twin(cancel_batch)
+    aget_job = twins.async_twin(get_job)
+    ajob = twins.async_twin(job)
+    aresolve_id = twins.async_twin(resolve_id)
+    alist_jobs = twins.async_twin(list_jobs)
+    ajob_events = twins.async_twin(job_events)
+    acancel = twins.async_twin(cancel)
+    acancel_many = twins.async_twin(cancel_many)
+    arestart = twins.async_twin(restart)
+    arestart_many = twins.async_twin(restart_many)
+    arun_now = twins.async_twin(run_now)
+    adelete = twins.async_twin(delete)
+    adelete_many = twins.async_twin(delete_many)
+    aprune = twins.async_twin(prune)
+    areset_stuck = twins.async_twin(reset_stuck)

@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from corral import errors, waiters
+from corral import errors, twins, waiters
 from corral.batch import Batch
 from corral.job import Job, JobEvent
 
@@ -40,6 +40,27 @@ class BatchHandle:
             time.sleep(min(poll, 0.05))
         return batch
 
+    async def wait_async(self, timeout: float | None = None, *, poll: float = 0.2) -> Batch:
+        """``wait`` on an event loop: the batch's counts are read in a thread, and the
+        coroutine sleeps between reads without holding one. Polled like ``wait``, not
+        woken by the process's watcher (which wakes waiters per job): one read per pause
+        however large the batch, and the same answer as ``wait`` (a job of the batch
+        restarted meanwhile keeps it waiting)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not (batch := await self.arefresh()).is_finished:
+            if deadline is not None and loop.time() >= deadline:
+                raise errors.JobWaitTimeout(self.id, batch.state, timeout or 0.0)
+            pause = min(poll, 0.05)
+            await asyncio.sleep(pause if deadline is None
+                                else min(pause, max(deadline - loop.time(), 0.0)))
+        return batch
+
+    # -- async twins (DESIGN §3): the same calls in a thread, so an event loop never blocks
+
+    arefresh = twins.async_twin(refresh)
+    acancel = twins.async_twin(cancel)
+
 
 class JobHandle:
     """A reference to one job. ``job`` is the last snapshot read; ``refresh()`` reads again."""
@@ -59,10 +80,6 @@ class JobHandle:
     def refresh(self) -> Job:
         self.job = self.app.get_job(self.id)
         return self.job
-
-    async def arefresh(self) -> Job:
-        """``refresh`` without blocking the event loop (the read runs in a thread)."""
-        return await asyncio.to_thread(self.refresh)
 
     def wait(self, timeout: float | None = None, *, poll: float = 0.2) -> Job:
         """Block until the job is terminal and return it; ``JobWaitTimeout`` after
@@ -101,3 +118,11 @@ class JobHandle:
 
     def events(self) -> list[JobEvent]:
         return self.app.job_events(self.id)
+
+    # -- async twins (DESIGN §3): the same calls in a thread, so an event loop never blocks
+
+    arefresh = twins.async_twin(refresh)
+    acancel = twins.async_twin(cancel)
+    arestart = twins.async_twin(restart)
+    arun_now = twins.async_twin(run_now)
+    aevents = twins.async_twin(events)
