@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from types import SimpleNamespace
+from typing import Any, TypeVar
 
 import pytest
 
@@ -55,3 +56,30 @@ async def until(condition: Callable[[], object], *, timeout: float = 15.0,
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         await asyncio.sleep(0.01)
+
+
+T = TypeVar("T")
+
+
+def while_ticking(waiting: Coroutine[Any, Any, T]) -> tuple[T, list[float]]:
+    """Run ``waiting`` on a fresh loop beside a coroutine ticking every 10 ms; returns its
+    result and the gaps between ticks (a gap well over 10 ms: the loop was blocked)."""
+    ticks: list[float] = []
+
+    async def ticker(done: asyncio.Event) -> None:
+        while not done.is_set():
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    async def main() -> T:
+        done = asyncio.Event()
+        ticking = asyncio.create_task(ticker(done))
+        try:
+            return await waiting
+        finally:
+            done.set()
+            await ticking
+
+    result = asyncio.run(main())
+    assert len(ticks) >= 20, "the wait was too short to tell"
+    return result, [later - earlier for earlier, later in zip(ticks, ticks[1:], strict=False)]
