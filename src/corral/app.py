@@ -15,7 +15,7 @@ from corral.bulk import BulkResult, StuckReset, is_everything, job_filter
 from corral.handle import BatchHandle, JobHandle
 from corral.ids import resolve as resolve_text
 from corral.ids import uuid7
-from corral.job import JSON, Job, JobEvent
+from corral.job import JSON, Job, JobEvent, NewJob
 from corral.periodic import Schedule, check_cron
 from corral.status import ACTIVE, JobStatus
 from corral.store import Store, codec, open_store
@@ -166,7 +166,7 @@ class Corral:
             if task_name in self.tasks:
                 raise errors.ConfigError(f"task {task_name!r} is already registered",
                                          task=task_name)
-            task = Task(self, function, task_name, options)
+            task = Task(self, self.prepare_function(function), task_name, options)
             self.tasks[task_name] = task
             return task
 
@@ -186,6 +186,16 @@ class Corral:
 
         return register
 
+    child_setup: tuple[str, ...] = ()
+    """Modules a job's child process (``isolation="process"``) imports before the task's
+    module: an integration's set-up (Django's ``django.setup()``)."""
+
+    def prepare_function(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        """What a task runs for ``function``: ``function`` itself. An integration wraps it
+        here (Django closes stale database connections around each job); the wrapper
+        must keep the signature (``functools.wraps``)."""
+        return function
+
     def get_task(self, name: str) -> Task:
         try:
             return self.tasks[name]
@@ -203,8 +213,14 @@ class Corral:
         """Enqueue several jobs in one transaction: all of them, or none if any is invalid."""
         _texts(actor=actor)
         new_jobs = [signature.to_new_job() for signature in signatures]
-        jobs = self.store.enqueue_jobs(new_jobs, actor=actor or default_actor())
+        jobs = self.write_jobs(new_jobs, actor=actor or default_actor())
         return [JobHandle(self, job) for job in jobs]
+
+    def write_jobs(self, new_jobs: list[NewJob], *, actor: str,
+                   batch: NewBatch | None = None) -> list[Job]:
+        """Where every enqueue writes: at once, in one transaction. An integration may
+        defer it (Django: until the caller's transaction commits)."""
+        return self.store.enqueue_jobs(new_jobs, actor=actor, batch=batch)
 
     # -- queues --------------------------------------------------------------------------
 
@@ -266,8 +282,7 @@ class Corral:
         new_jobs = [signature.to_new_job(batch_id=batch_id) for signature in signatures]
         new_batch = NewBatch(batch_id, name,
                              on_complete.to_new_job() if on_complete is not None else None)
-        jobs = self.store.enqueue_jobs(new_jobs, actor=actor or default_actor(),
-                                       batch=new_batch)
+        jobs = self.write_jobs(new_jobs, actor=actor or default_actor(), batch=new_batch)
         return BatchHandle(self, batch_id, [JobHandle(self, job) for job in jobs])
 
     def get_batch(self, batch_id: str) -> Batch:

@@ -30,8 +30,11 @@ from corral.worker import executor
 PROGRESS_EVERY = 0.05  # seconds between progress messages (phase changes go at once)
 
 
-def find_task(module_name: str, task_name: str) -> Task:
-    """The registered task: the module of its function holds the app that registered it."""
+def find_task(module_name: str, task_name: str, setup: tuple[str, ...] = ()) -> Task:
+    """The registered task: the module of its function holds the app that registered it.
+    ``setup``: modules to import first (the app's ``child_setup``: Django's set-up)."""
+    for module_first in setup:
+        importlib.import_module(module_first)
     module = importlib.import_module(module_name)
     for value in vars(module).values():
         if isinstance(value, Corral) and task_name in value.tasks:
@@ -89,13 +92,13 @@ def _read_supervisor(conn: Connection, ctx: Context, reporter: PipeReporter) -> 
 
 
 def main(conn: Connection, module_name: str, task_name: str, job_fields: dict[str, Any],
-         worker_id: str) -> None:
+         worker_id: str, setup: tuple[str, ...] = ()) -> None:
     """Entry point of the child process (``multiprocessing`` spawn target)."""
     job = Job(status=JobStatus.RUNNING, **job_fields)
     reporter = PipeReporter(conn)
     task: Task | None
     try:
-        task = find_task(module_name, task_name)
+        task = find_task(module_name, task_name, setup)
     except (ImportError, errors.UnknownTask):
         task = None
     loop = asyncio.new_event_loop() if task is not None and task.is_async else None

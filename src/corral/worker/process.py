@@ -66,7 +66,7 @@ class ProcessRunner:
         process = self._spawn.Process(
             target=child.main, daemon=True, name=f"corral-job-{job.id}",
             args=(theirs, execution.task.fn.__module__, execution.task.name, fields,
-                  execution.worker_id),
+                  execution.worker_id, execution.task.app.child_setup),
         )
         process.start()
         theirs.close()
