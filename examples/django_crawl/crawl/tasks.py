@@ -16,6 +16,7 @@ def run_crawl(ctx: corral.Context, crawl_id: int, step: float = 0.0) -> dict[str
             ctx.progress(number, crawl.max_pages, f"page {number + 1} of {crawl.max_pages}")
             time.sleep(step)  # the example's stand-in for fetching a page
             Page.objects.create(crawl=crawl, url=f"{crawl.url.rstrip('/')}/page/{number + 1}")
+        ctx.progress(crawl.max_pages, crawl.max_pages, "fetched")
     with ctx.phase("index"), ctx.shield():
         pages = crawl.pages.count()
     return {"crawl": crawl_id, "pages": pages}

@@ -55,7 +55,9 @@ if os.environ.get("CRAWL_POSTGRES_DB"):
         "USER": os.environ.get("CRAWL_POSTGRES_USER", "postgres"),
         "HOST": os.environ.get("CRAWL_POSTGRES_HOST", "127.0.0.1"),
         "PORT": os.environ.get("CRAWL_POSTGRES_PORT", "5432"),
-        "OPTIONS": {"options": f"-c search_path={schema}"},
+        "OPTIONS": {"options": f"-c search_path={schema}", "application_name": f"crawl:{schema}"},
+        "CONN_MAX_AGE": int(os.environ.get("CRAWL_CONN_MAX_AGE", "0")),
+        "CONN_HEALTH_CHECKS": True,
     }}
 else:
     DATABASES = {"default": {
