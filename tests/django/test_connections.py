@@ -65,3 +65,18 @@ def test_a_connection_killed_by_a_database_restart_is_not_reused(
                    timeout=60, message="the next crawls to finish")
         assert [store.get_job(job_id).status for job_id in after] == ["completed"] * 2, \
             (tmp_path / "worker.log").read_text()
+
+
+def test_a_process_isolated_task_uses_the_orm_in_its_child_process(
+        db_url: str, store: corral.Corral, tmp_path: Path) -> None:
+    with project("sqlite", db_url, tmp_path) as crawl_project:
+        crawl_project.worker("--queues", "crawl", log=tmp_path / "worker.log")
+        [crawl_job] = start_crawls(crawl_project, 1)
+        wait_until(lambda: all_completed(store, [crawl_job]), timeout=60,
+                   message="the crawl to complete")
+        counted = crawl_project.shell(
+            "from crawl.tasks import count_pages; from crawl.models import CrawlJob; "
+            f"print(count_pages.enqueue(CrawlJob.objects.get(job_id='{crawl_job}').pk).id)")
+        job = wait_until(lambda: (found := store.get_job(counted)).is_terminal and found,
+                         timeout=60, message="the count to finish")
+        assert (job.status, job.result) == ("completed", 5), job.error

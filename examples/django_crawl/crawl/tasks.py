@@ -33,3 +33,10 @@ def start_crawl(url: str, max_pages: int = 10, step: float = 0.0) -> CrawlJob:
         crawl.job_id = handle.id
         crawl.save(update_fields=["job_id"])
     return crawl
+
+
+@app.task(name="crawl.count_pages", queue="crawl", isolation="process")
+def count_pages(crawl_id: int) -> int:
+    """Runs in a child process of its own (one a cancel can kill): Django is set up there
+    as in the worker, so models load."""
+    return Page.objects.filter(crawl_id=crawl_id).count()
