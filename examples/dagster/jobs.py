@@ -1,21 +1,23 @@
 """Dagster jobs for the corral example: ``quick`` (three steps), ``long`` (an op that
 works for minutes in small steps and cleans up in ``finally``), ``stubborn`` (an op that
-swallows the interrupt: only SIGKILL stops it). Each op writes what it did under
+ignores SIGTERM: only SIGKILL stops it). Each op writes what it did under
 ``CORRAL_EXAMPLE_MARKS`` (default ``./marks``), so what really ran can be counted."""
 
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
 from dagster import Definitions, job, op
 
 
-def mark(name: str) -> None:
+def mark(name: str, text: str | None = None) -> None:
+    """Write ``text`` (default: this process's pid) to the mark ``name``."""
     folder = Path(os.environ.get("CORRAL_EXAMPLE_MARKS", "marks"))
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(str(os.getpid()))
+    (folder / name).write_text(text or str(os.getpid()))
 
 
 @op
@@ -58,14 +60,14 @@ def long() -> None:
 
 @op
 def stubborn_op() -> None:
-    """Ignores the interrupt Dagster raises on SIGTERM (as C code holding the GIL would)."""
+    """Ignores SIGTERM and the interrupt Dagster makes of it, as C code that never returns
+    to Python would: only SIGKILL stops it. Beats (a counter in a mark) while it runs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     mark("stubborn-started")
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            time.sleep(0.05)
-        except KeyboardInterrupt:
-            mark("stubborn-interrupted")
+    for beat in range(6000):
+        mark("stubborn-beat", str(beat))
+        time.sleep(0.05)
 
 
 @job

@@ -1,10 +1,12 @@
 """``python -m corral.contrib.dagster.run_worker <parent pid> <ExecuteRunArgs>``: Dagster's
 run worker (``dagster api execute_run``), bound to the corral worker that started it.
 
-It asks Linux to SIGKILL it when its parent dies (``PR_SET_PDEATHSIG``), so a worker
-killed by ``kill -9`` leaves no run executing that nobody supervises; if the parent is
-already gone it exits at once. Done here, after the start, rather than in ``preexec_fn``,
-which is unsafe in the worker's many-threaded process.
+It leads a process group of its own (started with ``start_new_session``), which Dagster's
+step processes join. Linux tells it when its parent dies (``PR_SET_PDEATHSIG``, as SIGHUP)
+and it then kills the whole group, steps included: a worker killed by ``kill -9`` leaves
+no run executing that nobody supervises. If the parent is already gone it does so at once.
+Done here, after the start, rather than in ``preexec_fn``, which is unsafe in the worker's
+many-threaded process.
 """
 
 from __future__ import annotations
@@ -13,15 +15,23 @@ import ctypes
 import os
 import signal
 import sys
+from types import FrameType
 
 PR_SET_PDEATHSIG = 1
+PARENT_DIED = signal.SIGHUP
+
+
+def kill_group(signum: int = 0, frame: FrameType | None = None) -> None:
+    """SIGKILL to this process's group: the run worker and every step process."""
+    os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
 def main(parent: int, execute_args: str) -> int:
+    signal.signal(PARENT_DIED, kill_group)
     if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, PARENT_DIED)
     if os.getppid() != parent:  # the worker died before the line above
-        return 1
+        kill_group()
     from dagster._cli import main as dagster_main
 
     sys.argv = ["dagster", "api", "execute_run", execute_args]

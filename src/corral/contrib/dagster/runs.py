@@ -7,7 +7,8 @@ task on a worker thread:
 - a cancel of the job (``terminate()`` in Dagster, or any corral cancel) sends the run
   process SIGTERM at once: Dagster turns it into an interrupt, the ops' ``finally`` blocks
   run and the run ends CANCELED; a process still alive ``cancel_grace`` seconds later is
-  killed (SIGKILL) and the run reported CANCELED here, since its process can no longer;
+  killed (SIGKILL, with its step processes) and the run reported CANCELED here, since
+  its process can no longer;
 - the worker dying (even by ``kill -9``) takes the run process with it (``run_worker``:
   Linux's ``PR_SET_PDEATHSIG``), and corral fails the job with ``WorkerLost``, which the run
   launcher's health check reports to Dagster;
@@ -21,6 +22,7 @@ CANCELED after a SIGKILL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -56,7 +58,7 @@ def execute_run(ctx: corral.Context, run_id: str, execute_args: str,
         raise RunFailed(f"Dagster run {run_id}: its launch arguments name no instance")
     with DagsterInstance.from_ref(args.instance_ref) as instance:
         process = subprocess.Popen([sys.executable, "-m", "corral.contrib.dagster.run_worker",
-                                    str(os.getpid()), execute_args])
+                                    str(os.getpid()), execute_args], start_new_session=True)
         steps = StepProgress(instance, run_id)
         try:
             while process.poll() is None:
@@ -68,8 +70,7 @@ def execute_run(ctx: corral.Context, run_id: str, execute_args: str,
             raise
         finally:
             if process.poll() is None:  # any other way out of this task: no orphan run
-                process.kill()
-                process.wait()
+                _kill_group(process)
         steps.report(ctx, force=True)
         run = instance.get_run_by_id(run_id)
         status = run.status.value if run else "UNKNOWN"
@@ -87,18 +88,24 @@ class RunFailed(Exception):
 
 def _stop(process: subprocess.Popen[bytes], instance: Any, run_id: str,
           grace: float) -> None:
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGTERM)  # the run worker interrupts its steps itself
     try:
         process.wait(grace)
         return
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        _kill_group(process)
     run = instance.get_run_by_id(run_id)
     if run is not None and not run.is_finished:
         instance.report_run_canceled(
             run, message=f"The run process did not stop within {grace:g}s of SIGTERM: "
                          "killed (SIGKILL) by corral.")
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL to the run worker and its step processes (its process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 class StepProgress:
