@@ -1,6 +1,7 @@
 """Dagster jobs for the corral example: ``quick`` (three steps), ``long`` (an op that
 works for minutes in small steps and cleans up in ``finally``), ``stubborn`` (an op that
-ignores SIGTERM: only SIGKILL stops it). Each op writes what it did under
+ignores SIGTERM: only SIGKILL stops it); ``fanout`` and ``quick_steps`` run each step as
+its own corral job (``corral_executor``). Each op writes what it did under
 ``CORRAL_EXAMPLE_MARKS`` (default ``./marks``), so what really ran can be counted."""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import time
 from pathlib import Path
 
 from dagster import Definitions, job, op
+
+from corral.contrib.dagster import corral_executor
 
 
 def mark(name: str, text: str | None = None) -> None:
@@ -75,4 +78,42 @@ def stubborn() -> None:
     stubborn_op()
 
 
-defs = Definitions(jobs=[quick, long, stubborn])
+@op
+def part_a() -> None:
+    crunch_part("a")
+
+
+@op
+def part_b() -> None:
+    crunch_part("b")
+
+
+@op
+def part_c() -> None:
+    crunch_part("c")
+
+
+def crunch_part(name: str) -> None:
+    mark(f"part-{name}-started")
+    try:
+        for _ in range(6000):
+            time.sleep(0.05)
+    finally:
+        mark(f"part-{name}-finally")
+
+
+@job(executor_def=corral_executor)
+def fanout() -> None:
+    """Three long steps side by side, each its own corral job (``corral_executor``)."""
+    part_a()
+    part_b()
+    part_c()
+
+
+@job(executor_def=corral_executor)
+def quick_steps() -> None:
+    """``quick``'s three steps, each its own corral job."""
+    load(transform(extract()))
+
+
+defs = Definitions(jobs=[quick, long, stubborn, fanout, quick_steps])

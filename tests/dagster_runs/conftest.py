@@ -50,7 +50,7 @@ class Deployment:
         log = open(self.home / f"worker-{len(self.workers)}.log", "wb")  # noqa: SIM115
         process = subprocess.Popen(
             [sys.executable, "-m", "corral", "worker", "--app", "corral.contrib.dagster:app",
-             "--queues", "dagster", "--concurrency", "2"],
+             "--queues", "dagster", "--concurrency", "6"],
             cwd=self.home, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         self.workers.append(process)
         return process

@@ -88,12 +88,12 @@ def test_a_worker_killed_mid_run_takes_the_run_with_it_and_the_health_check_fail
                message="the run's processes to die with their worker")
     job = wait_until(lambda: (found := deployment.job_of(run_id)).is_terminal and found,
                      timeout=30, message="corral to fail the job of the dead worker")
-    assert job.status == "failed" and job.error is not None
-    assert job.error.type == "WorkerLost"
+    assert job.status == "failed" and job.error is not None, job
+    assert job.error.type == "WorkerLost", job.error
     run = deployment.instance.get_run_by_id(run_id)
-    assert run is not None and run.status == R.STARTED  # Dagster does not know yet
+    assert run is not None and run.status == R.STARTED, run  # Dagster does not know yet
     health = deployment.instance.run_launcher.check_run_worker_health(run)
-    assert health.status == WorkerStatus.FAILED and "worker lost" in (health.msg or "")
+    assert health.status == WorkerStatus.FAILED and "worker lost" in (health.msg or ""), health
     record = deployment.instance.get_run_record_by_id(run_id)
     assert record is not None
     monitor_started_run(deployment.instance, None, record, quiet_logger())  # the daemon's step

@@ -33,11 +33,12 @@ from dagster._serdes import ConfigurableClass, ConfigurableClassData, serialize_
 from corral import errors
 from corral.app import Corral
 from corral.contrib.dagster import runs
-from corral.status import JobStatus
+from corral.status import ACTIVE, JobStatus
 
 JOB_TAG = "corral/job_id"
 RUN_META = "dagster_run_id"
 ACTOR = "dagster"
+REASON = "terminated from Dagster"
 
 
 class CorralRunLauncher(RunLauncher, ConfigurableClass):
@@ -50,7 +51,7 @@ class CorralRunLauncher(RunLauncher, ConfigurableClass):
         self.queue = queue
         self.cancel_grace = float(cancel_grace)
         self.app = Corral(database_url, **settings)
-        self.task = runs.register(self.app)
+        self.task, _ = runs.register(self.app)
         super().__init__()  # type: ignore[no-untyped-call]
 
     @property
@@ -106,7 +107,10 @@ class CorralRunLauncher(RunLauncher, ConfigurableClass):
         if job.is_terminal:
             return False
         self._instance.report_run_canceling(run)
-        cancelled = self.app.cancel(job_id, reason="terminated from Dagster", actor=ACTOR)
+        cancelled = self.app.cancel(job_id, reason=REASON, actor=ACTOR)
+        # its steps' jobs too (corral_executor), all at once
+        self.app.cancel_many(task=runs.STEP_TASK, status=list(ACTIVE),
+                             meta={RUN_META: run_id}, reason=REASON, actor=ACTOR)
         if cancelled.status == JobStatus.CANCELLED and cancelled.started_at is None:
             self._instance.report_run_canceled(run, "Canceled before a worker started it.")
         return True

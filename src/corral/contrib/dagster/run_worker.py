@@ -1,5 +1,6 @@
-"""``python -m corral.contrib.dagster.run_worker <parent pid> <ExecuteRunArgs>``: Dagster's
-run worker (``dagster api execute_run``), bound to the corral worker that started it.
+"""``python -m corral.contrib.dagster.run_worker <parent pid> <dagster api arguments>``:
+Dagster's run or step worker (``dagster api execute_run`` / ``execute_step``), bound to
+the corral worker that started it.
 
 It leads a process group of its own (started with ``start_new_session``), which Dagster's
 step processes join. Linux tells it when its parent dies (``PR_SET_PDEATHSIG``, as SIGHUP)
@@ -26,7 +27,7 @@ def kill_group(signum: int = 0, frame: FrameType | None = None) -> None:
     os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
-def main(parent: int, execute_args: str) -> int:
+def main(parent: int, api_args: list[str]) -> int:
     signal.signal(PARENT_DIED, kill_group)
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, PARENT_DIED)
@@ -34,7 +35,7 @@ def main(parent: int, execute_args: str) -> int:
         kill_group()
     from dagster._cli import main as dagster_main
 
-    sys.argv = ["dagster", "api", "execute_run", execute_args]
+    sys.argv = ["dagster", "api", *api_args]
     try:
         dagster_main()  # type: ignore[no-untyped-call]
     except SystemExit as exit_:
@@ -43,4 +44,4 @@ def main(parent: int, execute_args: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]), sys.argv[2]))
+    sys.exit(main(int(sys.argv[1]), sys.argv[2:]))

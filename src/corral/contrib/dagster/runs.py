@@ -1,4 +1,5 @@
-"""The corral task that executes one Dagster run: ``dagster.run``.
+"""The corral tasks that execute Dagster's work: ``dagster.run`` (a run) and
+``dagster.step`` (one step of a run, for ``corral_executor``).
 
 The run executes in a process of its own, with Dagster's own run-worker entry point
 (``dagster api execute_run``, what every Dagster run launcher starts), supervised by this
@@ -28,21 +29,26 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import corral
 from corral.app import Corral
 from corral.task import Task
 
-TASK = "dagster.run"
+RUN_TASK = "dagster.run"
+STEP_TASK = "dagster.step"
 POLL = 0.05  # seconds between looks at the run process (and a cancel)
 PROGRESS_EVERY = 0.5  # seconds between reads of the run's event log
 DEFAULT_CANCEL_GRACE = 30.0
+DEFAULT_QUEUE = "dagster"
 
 
-def register(app: Corral) -> Task:
-    """``dagster.run`` on ``app`` (the worker's and the launcher's apps both need it)."""
-    return app.task(name=TASK, queue="dagster")(execute_run)
+def register(app: Corral) -> tuple[Task, Task]:
+    """``dagster.run`` and ``dagster.step`` on ``app`` (the worker's, the launcher's and
+    the executor's apps all need them)."""
+    return (app.task(name=RUN_TASK, queue=DEFAULT_QUEUE)(execute_run),
+            app.task(name=STEP_TASK, queue=DEFAULT_QUEUE)(execute_step))
 
 
 def execute_run(ctx: corral.Context, run_id: str, execute_args: str,
@@ -55,50 +61,79 @@ def execute_run(ctx: corral.Context, run_id: str, execute_args: str,
 
     args = deserialize_value(execute_args, ExecuteRunArgs)
     if args.instance_ref is None:
-        raise RunFailed(f"Dagster run {run_id}: its launch arguments name no instance")
+        raise DagsterWorkFailed(f"Dagster run {run_id}: its launch arguments name no instance")
     with DagsterInstance.from_ref(args.instance_ref) as instance:
-        process = subprocess.Popen([sys.executable, "-m", "corral.contrib.dagster.run_worker",
-                                    str(os.getpid()), execute_args], start_new_session=True)
         steps = StepProgress(instance, run_id)
-        try:
-            while process.poll() is None:
-                steps.report(ctx)
-                ctx.checkpoint()
-                time.sleep(POLL)
-        except corral.Cancelled:
-            _stop(process, instance, run_id, cancel_grace)
-            raise
-        finally:
-            if process.poll() is None:  # any other way out of this task: no orphan run
-                _kill_group(process)
+
+        def killed(grace: float) -> None:
+            run = instance.get_run_by_id(run_id)
+            if run is not None and not run.is_finished:
+                instance.report_run_canceled(
+                    run, message=f"The run process did not stop within {grace:g}s of "
+                                 "SIGTERM: killed (SIGKILL) by corral.")
+
+        code = supervise(ctx, ["execute_run", execute_args], cancel_grace,
+                         report=steps.report, on_killed=killed)
         steps.report(ctx, force=True)
         run = instance.get_run_by_id(run_id)
         status = run.status.value if run else "UNKNOWN"
-        if status == "CANCELED":
-            raise corral.Cancelled("the Dagster run was canceled")
-        if status != "SUCCESS":
-            raise RunFailed(f"Dagster run {run_id} ended {status} (exit code "
-                            f"{process.returncode})")
-        return {"run_id": run_id, "status": status}
+    if status == "CANCELED":
+        raise corral.Cancelled("the Dagster run was canceled")
+    if status != "SUCCESS":
+        raise DagsterWorkFailed(f"Dagster run {run_id} ended {status} (exit code {code})")
+    return {"run_id": run_id, "status": status}
 
 
-class RunFailed(Exception):
-    """The run ended FAILURE (its own event log says why)."""
+def execute_step(ctx: corral.Context, run_id: str, step_key: str, execute_args: str,
+                 cancel_grace: float = DEFAULT_CANCEL_GRACE) -> dict[str, Any]:
+    """Run one step of a run (``corral_executor``) with Dagster's step worker; the step's
+    outcome is in the run's event log, where the run's executor reads it."""
+    from dagster._grpc.types import ExecuteStepArgs
+    from dagster._serdes import deserialize_value
+
+    args = deserialize_value(execute_args, ExecuteStepArgs)
+    command = list(args.get_command_args())
+    with ctx.shield(), ctx.phase(step_key):  # the job shows which step it is
+        pass
+    code = supervise(ctx, command[command.index("api") + 1:], cancel_grace)
+    if code != 0:
+        raise DagsterWorkFailed(f"step {step_key} of run {run_id} exited with code {code}")
+    return {"run_id": run_id, "step": step_key}
 
 
-def _stop(process: subprocess.Popen[bytes], instance: Any, run_id: str,
-          grace: float) -> None:
-    process.send_signal(signal.SIGTERM)  # the run worker interrupts its steps itself
+class DagsterWorkFailed(Exception):
+    """The run or step ended otherwise than well (the run's event log says why)."""
+
+
+def supervise(ctx: corral.Context, api_args: list[str], grace: float, *,
+              report: Callable[[corral.Context], None] | None = None,
+              on_killed: Callable[[float], None] | None = None) -> int:
+    """Run ``dagster api <api_args>`` bound to this worker (``run_worker``) until it exits;
+    its exit code. A cancel sends it SIGTERM, and SIGKILL to its process group
+    (``on_killed`` is told) if it still runs ``grace`` seconds later; then the
+    ``Cancelled`` goes on."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "corral.contrib.dagster.run_worker", str(os.getpid()),
+         *api_args], start_new_session=True)
     try:
-        process.wait(grace)
-        return
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-    run = instance.get_run_by_id(run_id)
-    if run is not None and not run.is_finished:
-        instance.report_run_canceled(
-            run, message=f"The run process did not stop within {grace:g}s of SIGTERM: "
-                         "killed (SIGKILL) by corral.")
+        while process.poll() is None:
+            if report is not None:
+                report(ctx)
+            ctx.checkpoint()
+            time.sleep(POLL)
+    except corral.Cancelled:
+        process.send_signal(signal.SIGTERM)  # a run worker interrupts its steps itself
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            if on_killed is not None:
+                on_killed(grace)
+        raise
+    finally:
+        if process.poll() is None:  # any other way out of this task: no orphan process
+            _kill_group(process)
+    return process.returncode
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
