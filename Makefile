@@ -67,5 +67,5 @@ bench-quick: $(BENCH)
 
 $(BENCH): pyproject.toml bench/requirements.txt
 	$(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/python -m pip install -q -e '.[postgres]' -r bench/requirements.txt
+	$(BENCH_VENV)/bin/python -m pip install -q -e '.[postgres,dagster]' -r bench/requirements.txt
 	touch $@

@@ -58,6 +58,14 @@ TARGETS: list[tuple[str, str, str, str, float, str]] = [
      "max"),
     ("change pushed to an SSE stream p99 <= 100 ms", "http", "push_p99_ms", "postgres", 100.0,
      "max"),
+    ("1,000 wait_async p99 no later than 1,000 sync waits", "waiters", "p99_extra_ms",
+     "sqlite", 0.0, "max"),
+    ("1,000 wait_async p99 no later than 1,000 sync waits", "waiters", "p99_extra_ms",
+     "postgres", 0.0, "max"),
+    ("Dagster terminate() to op process gone <= cancel_grace (2 s)", "dagster",
+     "terminate_to_gone_max_s", "sqlite", 2.0, "max"),
+    ("Dagster terminate() to op process gone <= cancel_grace (2 s)", "dagster",
+     "terminate_to_gone_max_s", "postgres", 2.0, "max"),
 ]
 
 

@@ -14,9 +14,10 @@ from bench import peers, report, scenarios
 from bench.peers import base
 
 FULL = {"enqueue": 10_000, "drain": 10_000, "latency": 200, "cancel": 50, "orphan": 5,
-        "scale": [1_000, 100_000, 1_000_000], "memory": 10_000, "http": 10.0}
+        "scale": [1_000, 100_000, 1_000_000], "memory": 10_000, "http": 10.0,
+        "waiters": 1_000, "dagster": 5}
 QUICK = {"enqueue": 2_000, "drain": 2_000, "latency": 50, "cancel": 10, "orphan": 2,
-         "scale": [1_000, 20_000], "memory": 2_000, "http": 3.0}
+         "scale": [1_000, 20_000], "memory": 2_000, "http": 3.0, "waiters": 200, "dagster": 2}
 PEER_SCENARIOS = ("enqueue", "drain", "latency", "cancel", "orphan")
 ORPHAN_BOUND_S = 40.0  # pgqueuer, the only peer that re-runs an orphan, takes ~33 s
 

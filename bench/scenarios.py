@@ -6,12 +6,14 @@ group afterwards, so nothing of one scenario leaks into the next.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,6 +25,7 @@ import psycopg
 import corral
 from bench import http_load
 from bench.common import kill_group, pct, wait
+from corral import waiters as waiters_module
 from corral.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -210,6 +213,108 @@ def orphan(backend: str, scratch: Path, n: int) -> dict[str, float]:
             handle.wait(timeout=30)
             b.worker("--concurrency", "1")
     return {"median_s": statistics.median(seconds), "max_s": max(seconds)}
+
+
+def waiters(backend: str, scratch: Path, n: int) -> dict[str, float]:
+    """``n`` waiters, all waiting before any of their jobs runs: ``n`` coroutines on one
+    event loop (``await handle.wait_async()``), then ``n`` threads (``handle.wait()``).
+    Each waiter's lag: from its job's ``finished_at`` to the moment it has the job."""
+    result: dict[str, float] = {}
+    for mode, measure in (("sync", _sync_lags), ("async", _async_lags)):
+        with bench(backend, scratch) as b:
+            b.app.pause_queue("default")
+            handles = b.app.enqueue_many([b.tasks.noop.s(i) for i in range(n)])
+            b.worker("--concurrency", "8")
+            lags = measure(b, handles)
+        result[f"{mode}_p50_ms"] = statistics.median(lags)
+        result[f"{mode}_p99_ms"] = pct(lags, 0.99)
+    result["p99_extra_ms"] = result["async_p99_ms"] - result["sync_p99_ms"]
+    return result
+
+
+def _lag_ms(job: corral.Job, woke: float) -> float:
+    assert job.finished_at is not None
+    return (woke - job.finished_at.timestamp()) * 1000
+
+
+def _sync_lags(b: Bench, handles: list[corral.JobHandle]) -> list[float]:
+    lags: list[float] = []
+    ready = threading.Barrier(len(handles) + 1)
+
+    def waiter(handle: corral.JobHandle) -> None:
+        ready.wait()
+        job = handle.wait(timeout=120)
+        lags.append(_lag_ms(job, time.time()))
+
+    threads = [threading.Thread(target=waiter, args=(handle,)) for handle in handles]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    b.app.resume_queue("default")
+    for thread in threads:
+        thread.join()
+    return lags
+
+
+def _async_lags(b: Bench, handles: list[corral.JobHandle]) -> list[float]:
+    async def waiter(handle: corral.JobHandle) -> float:
+        job = await handle.wait_async(timeout=120)
+        return _lag_ms(job, time.time())
+
+    async def main() -> list[float]:
+        waiting = [asyncio.ensure_future(waiter(handle)) for handle in handles]
+        while waiters_module.waiting(b.url) < len(handles):  # every one registered
+            await asyncio.sleep(0.01)
+        await b.app.aresume_queue("default")
+        return list(await asyncio.gather(*waiting))
+
+    try:
+        return asyncio.run(main())
+    finally:
+        waiters_module.stop_all()
+
+
+DAGSTER_GRACE_S = 2
+
+
+def dagster(backend: str, scratch: Path, n: int) -> dict[str, float]:
+    """A Dagster run of a long op, launched by ``CorralRunLauncher`` and terminated through
+    the instance's launcher: seconds from ``terminate()`` until the op's process is gone
+    (it checks nothing: SIGTERM reaches it as Dagster's interrupt)."""
+    from dagster import DagsterInstance
+
+    examples = REPO / "examples" / "dagster"
+    seconds = []
+    with bench(backend, scratch) as b:
+        home = b.marks / "dagster_home"
+        home.mkdir()
+        (home / "dagster.yaml").write_text((examples / "dagster.yaml").read_text().replace(
+            "cancel_grace: 10", f"cancel_grace: {DAGSTER_GRACE_S}"))
+        env = {**os.environ, "DAGSTER_HOME": str(home), "CORRAL_EXAMPLE_MARKS": str(b.marks),
+               "PYTHONPATH": str(REPO), "DAGSTER_DISABLE_TELEMETRY": "1"}
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "corral", "worker", "--app", "corral.contrib.dagster:app",
+             "--queues", "dagster", "--log-level", "ERROR"],
+            cwd=REPO, env=env, start_new_session=True, stderr=subprocess.DEVNULL)
+        b.workers.append(worker)
+        instance = DagsterInstance.from_config(str(home))
+        try:
+            for _ in range(n):
+                (b.marks / "crunch-started").unlink(missing_ok=True)
+                subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-f",
+                                str(examples / "jobs.py"), "-j", "long"], cwd=home, env=env,
+                               check=True, capture_output=True, timeout=120)
+                run = instance.get_runs(limit=1)[0]
+                wait(lambda: (b.marks / "crunch-started").exists(), 120, interval=0.01)
+                op_process = int((b.marks / "crunch-started").read_text())
+                asked = time.perf_counter()
+                instance.run_launcher.terminate(run.run_id)
+                wait(lambda pid=op_process: not _alive(pid), 60, interval=0.005)
+                seconds.append(time.perf_counter() - asked)
+        finally:
+            instance.dispose()
+    return {"terminate_to_gone_median_s": statistics.median(seconds),
+            "terminate_to_gone_max_s": max(seconds)}
 
 
 CRAWL = 1_000  # jobs per meta label value in the scale scenario: {"crawl_job_id": n // CRAWL}
