@@ -76,3 +76,19 @@ def test_an_operator_lists_cancels_force_cancels_and_restarts_crawls(
         assert [job.id for job in store.list_jobs()] == sorted([first, third], reverse=True)
     finally:
         store.close()
+
+
+def test_a_django_task_s_result_id_works_with_manage_py_corral(
+        db_url: str, tmp_path: Path) -> None:
+    with project("sqlite", db_url, tmp_path) as crawl_project:
+        result_id = crawl_project.shell(
+            "from crawl.reports import pages_report; print(pages_report.enqueue(7).id)")
+        shown = json.loads(crawl_project.manage("corral", "jobs", "show", result_id[-12:],
+                                                "--json").stdout)["job"]
+        assert (shown["id"], shown["task"], shown["args"]) == (
+            result_id, "django.tasks.run", [7])
+        crawl_project.manage("corral", "cancel", result_id, "--reason", "not today")
+        status = crawl_project.shell(
+            "from crawl.reports import pages_report; "
+            f"print(pages_report.get_result('{result_id}').status)")
+        assert status == "FAILED"

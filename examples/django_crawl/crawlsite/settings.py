@@ -68,4 +68,6 @@ else:
 CORRAL = {"DATABASE_URL": os.environ["CORRAL_DATABASE_URL"]} if os.environ.get(
     "CORRAL_DATABASE_URL") else {}
 
-TASKS = {"default": {"BACKEND": "corral.contrib.django.CorralBackend"}}
+# Django's own tasks (crawl/reports.py) run on corral workers too
+TASKS = {"default": {"BACKEND": "corral.contrib.django.CorralBackend",
+                     "QUEUES": ["default", "reports"]}}

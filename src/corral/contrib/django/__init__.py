@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["app"]
+__all__ = ["CorralBackend", "app"]
 
 
 def __getattr__(name: str) -> Any:
@@ -27,4 +27,7 @@ def __getattr__(name: str) -> Any:
     if name == "app":
         from corral.contrib.django.conf import django_app
         return django_app()
+    if name == "CorralBackend":  # needs Django's Tasks framework: loaded when asked for
+        from corral.contrib.django.backend import CorralBackend
+        return CorralBackend
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,6 +26,7 @@ from django.db import close_old_connections, transaction
 from corral import config
 from corral.app import Corral
 from corral.batch import NewBatch
+from corral.contrib.django import runner
 from corral.job import Job, NewJob
 from corral.status import JobStatus
 
@@ -61,8 +62,10 @@ def build() -> DjangoCorral:
     alias = options.pop("DATABASE", "default")
     if alias not in settings.DATABASES:
         raise ImproperlyConfigured(f"CORRAL['DATABASE']: no Django database {alias!r}")
-    return DjangoCorral(url, enqueue_on_commit=bool(on_commit), django_database=alias,
-                        **{key.lower(): value for key, value in options.items()})
+    app = DjangoCorral(url, enqueue_on_commit=bool(on_commit), django_database=alias,
+                       **{key.lower(): value for key, value in options.items()})
+    app.task(name=runner.RUN_TASK)(runner.run_django_task)  # CorralBackend's jobs
+    return app
 
 
 def default_database_url(database: Mapping[str, Any]) -> str:
