@@ -1,6 +1,6 @@
 """``corral_executor`` against real Dagster (issue 19): each step of a run is its own corral
-job, with the step as its phase; terminating the run cancels every step's job at once and
-each step's ``finally`` runs."""
+job, with the step as its phase, the run's steps one batch; terminating the run cancels
+every step's job at once and each step's ``finally`` runs."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ def step_jobs(deployment: Deployment, run_id: str) -> dict[str, object]:
         task="dagster.step", meta={"dagster_run_id": run_id})}
 
 
+def run_batch(deployment: Deployment, run_id: str) -> str:
+    run = deployment.instance.get_run_by_id(run_id)
+    assert run is not None
+    return run.tags["corral/batch_id"]
+
+
 def test_each_step_runs_as_its_own_corral_job(deployment: Deployment) -> None:
     deployment.worker()
     run_id = deployment.launch("quick_steps")
@@ -28,6 +34,9 @@ def test_each_step_runs_as_its_own_corral_job(deployment: Deployment) -> None:
     assert {job.status for job in jobs.values()} == {"completed"}  # type: ignore[attr-defined]
     assert {key: job.phase for key, job in jobs.items()} == {  # type: ignore[attr-defined]
         key: key for key in jobs}
+    batch = deployment.store.get_batch(run_batch(deployment, run_id))  # the run's steps
+    assert batch.counts["completed"] == 3 and batch.is_finished
+    assert {job.batch_id for job in jobs.values()} == {batch.id}  # type: ignore[attr-defined]
 
 
 def test_terminating_a_run_cancels_every_step_at_once(deployment: Deployment) -> None:
@@ -41,6 +50,7 @@ def test_terminating_a_run_cancels_every_step_at_once(deployment: Deployment) ->
             job.status == "cancelled" for job in jobs.values()) and jobs,  # type: ignore[attr-defined]
         timeout=30, message="every step's job to be cancelled")
     assert sorted(cancelled) == [f"part_{part}" for part in PARTS]
+    assert deployment.store.get_batch(run_batch(deployment, run_id)).counts["cancelled"] == 3
     wait_until(lambda: all(deployment.marked(f"part-{part}-finally") for part in PARTS),
                timeout=30, message="every step's finally to run")
     assert deployment.wait_run(run_id, R.CANCELED, R.FAILURE, R.SUCCESS) == R.CANCELED

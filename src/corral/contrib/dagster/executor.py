@@ -13,8 +13,10 @@
 Dagster's step-delegating executor runs in the run's process and hands each step to
 ``CorralStepHandler``: a ``dagster.step`` job on ``queue`` (meta ``dagster_run_id``,
 ``dagster_step``), so every step shows on the dashboard and the CLI with its step as phase.
-Terminating the run cancels every step job of the run at once (``CorralRunLauncher``
-does it with one bulk cancel, and the executor asks again for each step it knows); a
+A run's steps are one corral batch (its id in the run's tag ``corral/batch_id``), added to
+as Dagster launches them. Terminating the run cancels every step job of the run at once
+(``CorralRunLauncher`` does it with one bulk cancel, and the executor asks again for each
+step it knows); a
 step's job that failed or was cancelled makes the step unhealthy within a second. Step
 concurrency across runs follows corral's queue and key limits: a step's op tags
 ``corral/limit_key`` and ``corral/key_limit`` become its job's ``limit_key`` and
@@ -51,6 +53,7 @@ STEP_META = "dagster_step"
 LIMIT_KEY_TAG = "corral/limit_key"
 KEY_LIMIT_TAG = "corral/key_limit"
 ACTOR = "dagster"
+BATCH_TAG = "corral/batch_id"
 
 
 class CorralStepHandler(StepHandler):
@@ -62,6 +65,7 @@ class CorralStepHandler(StepHandler):
         _, self.task = runs.register(self.app)
         self.queue = queue
         self.cancel_grace = cancel_grace
+        self._batches: dict[str, str] = {}  # run id -> its steps' batch (one run per process)
 
     @property
     def name(self) -> str:
@@ -73,15 +77,17 @@ class CorralStepHandler(StepHandler):
         run_id = args.run_id
         tags = step_handler_context.step_tags.get(step_key, {})
         key_limit = tags.get(KEY_LIMIT_TAG)
-        handle = self.app.enqueue(self.task.s(
+        signature = self.task.s(
             run_id, step_key, serialize_value(args), cancel_grace=self.cancel_grace).set(
             queue=self.queue, meta={RUN_META: run_id, STEP_META: step_key},
             limit_key=tags.get(LIMIT_KEY_TAG),
-            key_limit=int(key_limit) if key_limit else None), actor=ACTOR)
+            key_limit=int(key_limit) if key_limit else None)
+        batch_id = self._batch_of(step_handler_context)
+        [job] = self.app.write_jobs([signature.to_new_job(batch_id=batch_id)], actor=ACTOR)
         yield DagsterEvent.step_worker_starting(
             step_handler_context.get_step_context(step_key),
-            message=f"Enqueued as corral job {handle.id} on queue {self.queue}.",
-            metadata={"corral_job_id": handle.id})
+            message=f"Enqueued as corral job {job.id} (batch {batch_id}) on queue "
+                    f"{self.queue}.", metadata={"corral_job_id": job.id})
 
     def check_step_health(self, step_handler_context: StepHandlerContext
                           ) -> CheckStepHealthResult:
@@ -107,6 +113,19 @@ class CorralStepHandler(StepHandler):
         yield DagsterEvent.engine_event(
             step_handler_context.get_step_context(step_key),
             message=f"Cancelled corral job {job.id if job else '(none)'} of step {step_key}.")
+
+    def _batch_of(self, step_handler_context: StepHandlerContext) -> str:
+        """The run's batch, made when its first step is launched (a corral batch of no
+        jobs yet, its steps added as Dagster launches them) and named in the run's tag
+        ``corral/batch_id``: the dashboard's batch view shows the run's steps."""
+        run_id = step_handler_context.execute_step_args.run_id
+        if run_id not in self._batches:
+            run = step_handler_context.dagster_run
+            batch = self.app.batch([], name=f"dagster run {run_id} ({run.job_name})",
+                                   actor=ACTOR)
+            step_handler_context.instance.add_run_tags(run_id, {BATCH_TAG: batch.id})
+            self._batches[run_id] = batch.id
+        return self._batches[run_id]
 
     def _job_of(self, step_handler_context: StepHandlerContext) -> Job | None:
         """The step's latest job (a retried step has one job per attempt)."""
