@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -14,6 +15,9 @@ from django.test import Client
 
 from corral.contrib.django.admin import PAGE
 from corral.contrib.django.conf import DjangoCorral
+from corral.job import JobError
+from corral.outcome import Outcome
+from corral.store.engine import Engine
 
 LIST = "/admin/corral/job/"
 ACT = "/admin/corral/job/act/"
@@ -40,6 +44,11 @@ def shown_ids(page: str) -> list[str]:
     return re.findall(r'<tr data-job-id="([0-9a-f-]+)"', page)
 
 
+def older_link(page: str) -> str | None:
+    found = re.search(r'<a href="(\?[^"]*)" class="older">', page)
+    return LIST + found.group(1).replace("&amp;", "&") if found else None
+
+
 def held(app: DjangoCorral, n: int, **meta: object) -> list[str]:
     """``n`` jobs on a queue no worker serves, oldest first."""
     task = app.get_task("crawl.count_pages")
@@ -63,28 +72,58 @@ def test_the_list_filters_and_searches_by_id_short_id_and_meta(
     for text in (first, first[-12:], first.replace("-", "").upper()):
         found = client.get(LIST, {"q": text})
         assert found.status_code == 302 and found["Location"] == f"{LIST}{first}/"
+    both = client.get(LIST, {"q": first[:6]}, follow=True).content.decode()  # one time prefix
+    assert shown_ids(both) == [other, second, first] and "matches 3 jobs" in both
 
 
-def test_pages_go_back_by_cursor_without_counting_the_table(
-        app: DjangoCorral, admin_client: tuple[Client, User],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pages_go_back_by_cursor_to_the_oldest_job(
+        app: DjangoCorral, admin_client: tuple[Client, User]) -> None:
     client, _ = admin_client
     made = held(app, PAGE * 2 + 5)
-
-    def no_count(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the list counted the jobs")
-
-    monkeypatch.setattr(type(app.store), "job_counts", no_count)
     seen: list[str] = []
-    url = LIST
-    for _ in range(3):
+    pages = 0
+    url: str | None = LIST
+    while url is not None and pages < 10:
         page = client.get(url).content.decode()
+        pages += 1
         seen += shown_ids(page)
-        older = re.search(r'<a href="(\?[^"]*)" class="older">', page)
-        if older is None:
-            break
-        url = LIST + older.group(1).replace("&amp;", "&")
+        url = older_link(page)
     assert seen == list(reversed(made))  # every job once, newest first
+    assert pages == 3  # the last page (5 jobs) offers no older one
+
+
+def test_a_page_of_the_list_is_one_keyset_read_of_the_store_never_a_count(
+        app: DjangoCorral, admin_client: tuple[Client, User],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every statement a page load sends to corral's store, recorded at the driver (the
+    one door to the database): one named read of ``PAGE + 1`` rows from a cursor,
+    nothing else (no count, no write), whatever the table holds."""
+    client, _ = admin_client
+    made = held(app, 2000, crawl_job_id=9)
+    store = app.store
+    assert isinstance(store, Engine)
+    reads: list[tuple[str, int | None, str | None]] = []
+    real_read = store.driver.read
+
+    def read(query: str, **params: Any) -> list[Any]:
+        reads.append((query, params.get("limit"), params.get("before_id")))
+        return real_read(query, **params)
+
+    def write(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a page of the list wrote to the store")
+
+    monkeypatch.setattr(store.driver, "read", read)
+    monkeypatch.setattr(store.driver, "write", write)
+    first = client.get(LIST).content.decode()
+    assert shown_ids(first) == made[::-1][:PAGE]
+    older = older_link(first)
+    assert older is not None
+    second = client.get(older).content.decode()
+    assert shown_ids(second) == made[::-1][PAGE:PAGE * 2]
+    by_meta = client.get(LIST, {"q": "crawl_job_id=9", "status": "queued"}).content.decode()
+    assert shown_ids(by_meta) == made[::-1][:PAGE]
+    assert reads == [("list_jobs", PAGE + 1, None), ("list_jobs", PAGE + 1, made[-PAGE]),
+                     ("list_jobs_labelled", PAGE + 1, None)]
 
 
 def test_the_job_page_shows_its_fields_and_trail(
@@ -102,6 +141,27 @@ def test_the_job_page_shows_its_fields_and_trail(
                       trail)
     assert rows == [(event.kind, event.actor or "") for event in app.job_events(job_id)]
     assert ("cancelled", "ops@example") in rows
+
+
+def test_a_failed_jobs_page_shows_its_error_and_restarts_from_its_button(
+        app: DjangoCorral, admin_client: tuple[Client, User]) -> None:
+    client, boss = admin_client
+    [job_id] = held(app, 1)
+    [running] = app.store.claim_jobs("w-admin", ["held"], 1)
+    app.store.finish_jobs([Outcome.failed(job_id, "w-admin", running.attempt, JobError(
+        "ConnectionError", "site down", 'Traceback (most recent call last):\n  File "x"'))])
+    url = f"{LIST}{job_id}/"
+    page = client.get(url).content.decode()
+    assert 'data-field="error">ConnectionError: site down<' in page
+    assert 'data-field="worker">w-admin<' in page
+    assert "Traceback (most recent call last):" in page
+    assert 'name="action" value="restart"' in page  # the page's own buttons
+    client.post(ACT, {"action": "restart", "ids": [job_id], "reason": "site back",
+                      "next": url})
+    last = app.job_events(job_id)[-1]
+    assert (last.to_status, last.actor, last.reason) == ("queued", f"django:{boss.username}",
+                                                         "site back")
+    assert "site back" in client.get(url).content.decode()  # the trail on its page
 
 
 def test_cancel_and_restart_name_the_django_user_in_the_trail(
@@ -153,6 +213,21 @@ def test_a_user_without_the_permission_sees_but_cannot_act(
     nobody = Client()
     nobody.force_login(user())
     assert nobody.get(LIST).status_code == 403
+    assert f'href="{LIST}"' in viewer.get("/admin/").content.decode()  # on the admin's index
+
+
+def test_actions_need_the_csrf_token(app: DjangoCorral) -> None:
+    [job_id] = held(app, 1)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user(superuser=True))
+    page = browser.get(LIST).content.decode()
+    assert browser.post(ACT, {"action": "cancel", "ids": [job_id]}).status_code == 403
+    assert app.get_job(job_id).status == "queued"
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token is not None
+    browser.post(ACT, {"action": "cancel", "ids": [job_id],
+                       "csrfmiddlewaretoken": token.group(1)})
+    assert app.get_job(job_id).status == "cancelled"
 
 
 def test_bad_input_is_a_message_or_a_404_never_an_error(

@@ -9,6 +9,7 @@ another database than Django's. A page of the list is one keyset query (``limit`
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -77,7 +78,7 @@ class JobAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(self._job_url(app.resolve_id(search)))
             except errors.AmbiguousId as exc:
                 messages.warning(request, exc.message)
-                jobs = [app.get_job(job_id) for job_id in exc.context.get("candidates", [])]
+                jobs = app.list_jobs(ids=exc.context.get("candidates", []), limit=PAGE)
             except errors.CorralError as exc:
                 messages.warning(request, exc.message)
         else:
@@ -214,15 +215,13 @@ def fields_of(job: CorralJob) -> list[tuple[str, Any]]:
         ("cancel requested", job.cancel_requested_at), ("cancelled by", job.cancelled_by),
         ("cancel reason", job.cancel_reason),
         ("error", f"{job.error.type}: {job.error.message}" if job.error else None),
-        ("args", bulk_json(job.args)), ("kwargs", bulk_json(job.kwargs)),
-        ("result", bulk_json(job.result)), ("meta", bulk_json(job.meta)),
+        ("args", _json(job.args)), ("kwargs", _json(job.kwargs)),
+        ("result", _json(job.result)), ("meta", _json(job.meta)),
         ("batch", job.batch_id), ("limit key", job.limit_key), ("unique key", job.unique_key),
     ]
 
 
-def bulk_json(value: Any) -> str:
-    import json
-
+def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
