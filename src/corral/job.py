@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,9 @@ class Progress:
         return max(0.0, min(1.0, self.current / self.total))
 
 
+NO_PROGRESS = Progress()  # frozen: one shared value serves every job without progress
+
+
 @dataclass(frozen=True)
 class JobError:
     """The last failure of a job."""
@@ -48,7 +51,7 @@ class Job:
     queue: str = "default"
     priority: int = 0
     phase: str | None = None
-    progress: Progress = field(default_factory=Progress)
+    progress: Progress = NO_PROGRESS
     attempt: int = 0
     max_attempts: int = 1
     attempt_offset: int = 0
@@ -94,6 +97,27 @@ class Job:
     @property
     def attempts_left(self) -> int:
         return max(self.max_attempts - (self.attempt - self.attempt_offset), 0)
+
+
+_DEFAULTS = {f.name: f.default for f in fields(Job) if f.default is not MISSING}
+_FACTORIES = {f.name: f.default_factory for f in fields(Job) if f.default_factory is not MISSING}
+
+
+def assemble_job(values: dict[str, Any]) -> Job:
+    """``Job(**values)`` at a fraction of the cost, for the store's hot paths (every row
+    read, every enqueued job): the frozen dataclass's ``__init__`` sets its 33 fields one
+    ``object.__setattr__`` at a time (6 us of a decoded row's ~12). The same object, for
+    the store's own callers only: ``values`` must name every field without a default
+    (nothing is checked, as ``Job`` checks nothing either); the rest take their defaults,
+    containers fresh."""
+    job = object.__new__(Job)
+    state = job.__dict__
+    state.update(_DEFAULTS)
+    for name, factory in _FACTORIES.items():
+        if name not in values:
+            state[name] = factory()
+    state.update(values)
+    return job
 
 
 @dataclass(frozen=True)

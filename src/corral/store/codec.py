@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from corral import errors
-from corral.job import JSON, Job, JobError, NewJob, Progress
+from corral.job import JSON, NO_PROGRESS, Job, JobError, NewJob, Progress, assemble_job
 from corral.status import ACTIVE, JobStatus
 
 TimeDecoder = Callable[[Any], datetime | None]
@@ -149,22 +149,36 @@ def check_json(value: Any, what: str) -> None:
         raise errors.InvalidArguments(f"{what} must be JSON (no pickle, ever): {problem}")
 
 
+_EMPTY: dict[type, str] = {list: "[]", dict: "{}"}
+_COMPACT = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+"""``json.dumps`` with options builds an encoder per call (half of its cost here)."""
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _flat(value: Any) -> bool:
+    """A list of plain scalars: no key the encoder could have turned into a string, so
+    its text needs no decoding again to prove it round-trips (most job arguments)."""
+    return type(value) is list and all(type(item) in _SCALARS for item in value)
+
+
 def encode_json(value: Any, what: str) -> str:
     """``value`` checked and encoded, compactly: the text every store writes. The checks
     run at C speed for nearly every value (enqueue is a hot path): the encoder refuses
     NaN and what is not JSON, the text shows any surrogate, NUL or deep nesting, and
     decoding it again shows keys the encoder turned into strings. Only a value that fails
     one of those is walked, to name its problem (or to find none: a tuple, an emoji)."""
+    if not value and type(value) in _EMPTY:  # most kwargs and metas: nothing to check
+        return _EMPTY[type(value)]
     try:
-        text: str | None = json.dumps(value, allow_nan=False, separators=(",", ":"))
+        text: str | None = _COMPACT.encode(value)
     except (TypeError, ValueError, RecursionError):
         text = None
     if text is not None and _plainly_fine(text) and "\\u0000" not in text \
-            and json.loads(text) == value:
+            and (_flat(value) or json.loads(text) == value):
         return text
     check_json(value, what)
     try:
-        return text or json.dumps(value, allow_nan=False, separators=(",", ":"))
+        return text or _COMPACT.encode(value)
     except (TypeError, ValueError) as exc:  # e.g. an int past Python's digit limit
         raise errors.InvalidArguments(f"{what} must be JSON (no pickle, ever): {exc}") from exc
 
@@ -330,31 +344,36 @@ def job_from_row(row: Any, time: TimeDecoder, json_value: JsonDecoder) -> Job:
     assert priority is not None and attempt is not None  # required: never None
     assert max_attempts is not None and attempt_offset is not None
     current = _number(row, "progress_current")
-    return Job(
-        id=_str(row, "id", required=True) or "", task=_str(row, "task", required=True) or "",
-        status=_status(row),
-        args=_json_column(row, "args", json_value, list),
-        kwargs=_json_column(row, "kwargs", json_value, dict),
-        queue=_str(row, "queue", required=True) or "", priority=priority,
-        phase=_str(row, "phase"),
-        progress=Progress(current or 0.0, _number(row, "progress_total", required=False),
-                          _str(row, "progress_message")),
-        attempt=attempt, max_attempts=max_attempts, attempt_offset=attempt_offset,
-        run_at=_time(row, "run_at", time, required=True),
-        created_at=_time(row, "created_at", time, required=True),
-        started_at=_time(row, "started_at", time), finished_at=_time(row, "finished_at", time),
-        heartbeat_at=_time(row, "heartbeat_at", time), worker_id=_str(row, "worker_id"),
-        timeout=_number(row, "timeout", required=False),
-        cancel_requested_at=_time(row, "cancel_requested_at", time),
-        cancel_reason=_str(row, "cancel_reason"), cancelled_by=_str(row, "cancelled_by"),
-        error=job_error(row, json_value),
-        result=_json_column(row, "result", json_value, None),
-        batch_id=_str(row, "batch_id"), limit_key=_str(row, "limit_key"),
-        key_limit=_int(row, "key_limit", required=False), unique_key=_str(row, "unique_key"),
-        meta=_json_column(row, "meta", json_value, dict),
-        stalled_at=_time(row, "stalled_at", time),
-        unresponsive_at=_time(row, "unresponsive_at", time),
-    )
+    total, message = _number(row, "progress_total", required=False), _str(row, "progress_message")
+    return assemble_job({
+        "id": _str(row, "id", required=True) or "",
+        "task": _str(row, "task", required=True) or "",
+        "status": _status(row),
+        "args": _json_column(row, "args", json_value, list),
+        "kwargs": _json_column(row, "kwargs", json_value, dict),
+        "queue": _str(row, "queue", required=True) or "", "priority": priority,
+        "phase": _str(row, "phase"),
+        "progress": Progress(current or 0.0, total, message) if current or total is not None
+        or message is not None else NO_PROGRESS,
+        "attempt": attempt, "max_attempts": max_attempts, "attempt_offset": attempt_offset,
+        "run_at": _time(row, "run_at", time, required=True),
+        "created_at": _time(row, "created_at", time, required=True),
+        "started_at": _time(row, "started_at", time),
+        "finished_at": _time(row, "finished_at", time),
+        "heartbeat_at": _time(row, "heartbeat_at", time), "worker_id": _str(row, "worker_id"),
+        "timeout": _number(row, "timeout", required=False),
+        "cancel_requested_at": _time(row, "cancel_requested_at", time),
+        "cancel_reason": _str(row, "cancel_reason"),
+        "cancelled_by": _str(row, "cancelled_by"),
+        "error": job_error(row, json_value),
+        "result": _json_column(row, "result", json_value, None),
+        "batch_id": _str(row, "batch_id"), "limit_key": _str(row, "limit_key"),
+        "key_limit": _int(row, "key_limit", required=False),
+        "unique_key": _str(row, "unique_key"),
+        "meta": _json_column(row, "meta", json_value, dict),
+        "stalled_at": _time(row, "stalled_at", time),
+        "unresponsive_at": _time(row, "unresponsive_at", time),
+    })
 
 
 def stand_in(row: Any, time: TimeDecoder, json_value: JsonDecoder, status: JobStatus,
@@ -391,14 +410,15 @@ def stand_in(row: Any, time: TimeDecoder, json_value: JsonDecoder, status: JobSt
 
 def job_from_new(job: NewJob, status: str, run_at: datetime | None,
                  created_at: datetime | None) -> Job:
-    """The Job an enqueue returns, from what was sent and what the insert decided."""
-    return Job(
-        id=job.id, task=job.task, status=JobStatus(status), args=list(job.args),
-        kwargs=dict(job.kwargs), queue=job.queue, priority=job.priority,
-        max_attempts=job.max_attempts, run_at=run_at, created_at=created_at,
-        timeout=job.timeout, batch_id=job.batch_id, limit_key=job.limit_key,
-        key_limit=job.key_limit, unique_key=job.unique_key, meta=dict(job.meta),
-    )
+    """The Job an enqueue returns, from what was sent and what the insert decided (its
+    own copies of the containers: the caller's ``NewJob`` stays the caller's)."""
+    return assemble_job({
+        "id": job.id, "task": job.task, "status": JobStatus(status), "args": list(job.args),
+        "kwargs": dict(job.kwargs), "queue": job.queue, "priority": job.priority,
+        "max_attempts": job.max_attempts, "run_at": run_at, "created_at": created_at,
+        "timeout": job.timeout, "batch_id": job.batch_id, "limit_key": job.limit_key,
+        "key_limit": job.key_limit, "unique_key": job.unique_key, "meta": dict(job.meta),
+    })
 
 
 def check_distinct_ids(jobs: Sequence[NewJob]) -> None:
