@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg import postgres
+from psycopg import abc, postgres
 from psycopg.abc import AdaptContext
 from psycopg.adapt import Loader
 from psycopg.pq import Format
@@ -58,7 +58,7 @@ def _tolerant_time(format: Format) -> type[Loader]:
     oid = postgres.types["timestamptz"].oid
     found = postgres.adapters.get_loader(oid, format)
     assert found is not None
-    fast: type[Loader] = found
+    fast: type[abc.Loader] = found
 
     class TolerantTimestamptz(Loader):
         def __init__(self, oid: int, context: AdaptContext | None = None) -> None:
