@@ -135,9 +135,11 @@ class JobEvent:
     data: dict[str, JSON] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NewJob:
-    """Everything the store needs to insert a job; built by ``Task`` / ``Signature``."""
+    """Everything the store needs to insert a job; built by ``Task`` / ``Signature``.
+    Not frozen: one is built per enqueued job, and a frozen ``__init__`` (a
+    ``object.__setattr__`` per field) cost 3 us of a bulk enqueue's ~40 per job."""
 
     id: str
     task: str
