@@ -72,3 +72,42 @@ def test_a_cancelling_job_is_never_rescheduled(store: Store) -> None:
     at = datetime.now(UTC) + timedelta(minutes=1)
     (result,) = store.finish_jobs([Outcome.retry(job.id, WORKER, 1, JobError("E", "m"), at=at)])
     assert not result.recorded and store.get_job(job.id).status == S.CANCELLING
+
+
+def test_one_call_mixing_plain_cancelling_and_refused_outcomes(store: Store) -> None:
+    """Plain running jobs take the one-statement path, the rest the locked one; each job
+    gets exactly one trail row for its outcome, with the status it really left."""
+    plain = make_job(store, S.RUNNING)
+    retried = make_job(store, S.RUNNING, max_attempts=2)
+    cancelling = make_job(store, S.RUNNING)
+    store.cancel_jobs([cancelling.id], actor="ops", reason="stop")
+    stopped = make_job(store, S.RUNNING)
+    store.cancel_jobs([stopped.id], actor="ops", reason="enough")
+    taken = make_job(store, S.RUNNING)
+    at = datetime.now(UTC) + timedelta(minutes=1)
+    results = store.finish_jobs([
+        Outcome.completed(plain.id, WORKER, 1, 7),
+        Outcome.retry(retried.id, WORKER, 1, JobError("E", "m"), at=at),
+        Outcome.completed(cancelling.id, WORKER, 1, 8),
+        Outcome.cancelled(stopped.id, WORKER, 1, phase="p", reason=None),
+        Outcome.completed(taken.id, WORKER, 2, 9),
+    ])
+    assert [(r.job_id, r.recorded, r.status) for r in results] == [
+        (plain.id, True, S.COMPLETED), (retried.id, True, S.SCHEDULED),
+        (cancelling.id, True, S.COMPLETED), (stopped.id, True, S.CANCELLED),
+        (taken.id, False, S.RUNNING)]
+    last = {job.id: store.job_events(job.id)[-1]
+            for job in (plain, retried, cancelling, stopped, taken)}
+    assert (last[plain.id].kind, last[plain.id].from_status, last[plain.id].to_status) == (
+        "completed", S.RUNNING, S.COMPLETED)
+    assert last[retried.id].kind == "retry_scheduled"
+    assert last[retried.id].data["run_at"] == at.isoformat()
+    assert last[cancelling.id].from_status == S.CANCELLING
+    assert last[cancelling.id].data.get("cancel_too_late") is True
+    assert last[stopped.id].kind == "cancelled" and last[stopped.id].reason == "enough"
+    assert "latency_ms" in last[stopped.id].data
+    assert last[taken.id].kind == "outcome_refused"
+    for job in (plain, retried, cancelling, stopped):
+        kinds = [e.kind for e in store.job_events(job.id)]
+        assert sum(k in ("completed", "retry_scheduled", "cancelled") for k in kinds) == 1
+        assert_trail_follows_state_machine(store, job.id)

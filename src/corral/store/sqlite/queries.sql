@@ -256,6 +256,38 @@ ORDER BY names.name;
 SELECT id, status, worker_id, attempt, cancel_requested_at, cancel_reason FROM jobs
 WHERE id IN (SELECT value FROM json_each(:ids));
 
+-- name: finish_running
+-- The common outcome: jobs plainly running (no cancel pending) -> the outcome's status,
+-- fenced by worker_id + attempt, each with its trail row (built by the writer for
+-- from_status 'running'), written first for exactly the rows the update then changes
+-- (the write lock holds them as read). A job not written here (a cancel came, or it was
+-- taken away) is absent from the result and goes through finish_jobs.
+INSERT INTO job_events (job_id, at, kind, actor, reason, from_status, to_status, data)
+SELECT e.value ->> 'job_id', :now, e.value ->> 'kind', e.value ->> 'actor',
+       e.value ->> 'reason', e.value ->> 'from_status', e.value ->> 'to_status',
+       e.value ->> 'data'
+FROM json_each(:events) AS e
+JOIN jobs ON jobs.id = e.value ->> 'job_id'
+WHERE jobs.status = 'running' AND jobs.worker_id = e.value ->> 'worker_id'
+  AND jobs.attempt = e.value ->> 'attempt';
+UPDATE jobs
+SET status = o.status,
+    result = CASE WHEN o.has_result THEN o.result ELSE jobs.result END,
+    error = COALESCE(o.error, jobs.error),
+    run_at = COALESCE(o.run_at, jobs.run_at),
+    phase = COALESCE(o.phase, jobs.phase),
+    finished_at = CASE WHEN o.status = 'scheduled' THEN NULL ELSE :now END,
+    worker_id = CASE WHEN o.status = 'scheduled' THEN NULL ELSE jobs.worker_id END
+FROM (SELECT value ->> 'id' AS id, value ->> 'worker_id' AS worker_id,
+             value ->> 'attempt' AS attempt, value ->> 'status' AS status,
+             value ->> 'has_result' AS has_result, value ->> 'result' AS result,
+             value ->> 'error' AS error, value ->> 'run_at' AS run_at,
+             value ->> 'phase' AS phase
+      FROM json_each(:rows)) AS o
+WHERE jobs.id = o.id AND jobs.worker_id = o.worker_id AND jobs.attempt = o.attempt
+  AND jobs.status = 'running'
+RETURNING jobs.id, jobs.status;
+
 -- name: finish_jobs
 -- running|cancelling -> the outcome's status, fenced by worker_id + attempt (a cancelling
 -- job is never rescheduled).
