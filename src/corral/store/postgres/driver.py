@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,13 @@ QUIET_RETRIES = 3  # retries logged at INFO before a failing call warns
 IDS_PER_NOTIFY = 100  # NOTIFY payloads must stay under 8000 bytes
 MIGRATION_LOCK = 0x636F7272616C  # "corral": serializes concurrent migrations
 STALE_PLAN = "cached plan must not change result type"
+GENERIC_PLANS = frozenset({"insert_jobs", "claim_jobs", "finish_running", "record_progress",
+                           "heartbeat", "get_job"})
+"""The hot statements, run with ``plan_cache_mode = force_generic_plan``: their plan does
+not depend on the values (a primary key, the claim index), yet PostgreSQL kept
+re-planning the claim at every execution (its custom plans looked cheaper than the
+generic one): 0.9 ms of planning in a 1.1 ms claim. Every other statement keeps the
+default, as its optional filters need the values to pick an index."""
 logger = logging.getLogger("corral.store")
 Conn = psycopg.Connection[dict[str, Any]]
 
@@ -65,6 +73,11 @@ class _Tx:
     def _execute(self, query: str, params: dict[str, Any]) -> psycopg.Cursor[dict[str, Any]]:
         values = {key: _param(value) for key, value in params.items()}
         values.update(self._driver.constants)
+        generic = query in GENERIC_PLANS
+        if generic != (self._conn in self._driver.generic):  # a SET only when it changes
+            self._conn.execute("SET plan_cache_mode = " + ("force_generic_plan" if generic
+                                                         else "auto"))
+            (self._driver.generic.add if generic else self._driver.generic.discard)(self._conn)
         return self._conn.execute(Q[query], values)
 
     def rows(self, query: str, **params: Any) -> list[Any]:
@@ -102,6 +115,8 @@ class PostgresDriver:
         self.target = connection.parse(url)
         self.constants = {"channel": self.target.channel,
                           "claim_lock": self.target.lock_key("::claim-limits")}
+        self.generic: weakref.WeakSet[Conn] = weakref.WeakSet()
+        """Connections whose session has ``force_generic_plan`` (``GENERIC_PLANS``)."""
         try:  # fail fast, with the server's reason, rather than after the pool's timeout
             psycopg.connect(self.target.conninfo, connect_timeout=5).close()
         except psycopg.Error as exc:

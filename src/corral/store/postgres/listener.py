@@ -51,8 +51,8 @@ class PostgresListener:
                 self._listen()
                 return [base.Notification(0, "jobs")]  # claim what came while away
             payloads = [n.payload for n in self._conn.notifies(timeout=limit, stop_after=1)]
-            if payloads:
-                payloads += [n.payload for n in self._conn.notifies(timeout=0.0005)]
+            if payloads:  # and whatever else has arrived, without waiting for more
+                payloads += [n.payload for n in self._conn.notifies(timeout=0)]
         except psycopg.OperationalError as exc:
             self._log_loss(exc)
             self.close()
