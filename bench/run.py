@@ -13,7 +13,7 @@ from typing import Any
 from bench import peers, report, scenarios
 from bench.peers import base
 
-FULL = {"enqueue": 10_000, "drain": 10_000, "latency": 200, "cancel": 50, "orphan": 5,
+FULL = {"enqueue": 10_000, "drain": 10_000, "latency": 200, "cancel": 100, "orphan": 5,
         "scale": [1_000, 100_000, 1_000_000], "memory": 10_000, "http": 10.0,
         "waiters": 1_000, "dagster": 5}
 QUICK = {"enqueue": 2_000, "drain": 2_000, "latency": 50, "cancel": 10, "orphan": 2,
@@ -76,8 +76,8 @@ def _timed(results: report.Results, scenario: str, column: str,
            measure: Callable[..., dict[str, float]], *args: Any) -> None:
     started = time.monotonic()
     results.setdefault(scenario, {})[column] = measure(*args)
-    print(f"{scenario:8} {column:28} {time.monotonic() - started:6.1f}s  "
-          f"{results[scenario][column]}", flush=True)
+    shown = {k: v for k, v in results[scenario][column].items() if not isinstance(v, list)}
+    print(f"{scenario:8} {column:28} {time.monotonic() - started:6.1f}s  {shown}", flush=True)
 
 
 if __name__ == "__main__":

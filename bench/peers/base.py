@@ -255,7 +255,7 @@ def latency(peer: Peer, n: int) -> dict[str, float]:
     return {"p50_ms": statistics.median(ms), "p99_ms": pct(ms, 0.99)}
 
 
-def cancel(peer: Peer, n: int) -> dict[str, float]:
+def cancel(peer: Peer, n: int) -> dict[str, Any]:
     peer.reset()
     peer.start_worker()
     peer.warm()
@@ -273,7 +273,8 @@ def cancel(peer: Peer, n: int) -> dict[str, float]:
     finally:
         peer.stop_workers()
     kind = peer.cancel_kind
-    return {f"{kind}_p50_ms": statistics.median(ms), f"{kind}_p99_ms": pct(ms, 0.99)}
+    return {f"{kind}_p50_ms": statistics.median(ms), f"{kind}_p99_ms": pct(ms, 0.99),
+            f"{kind}_max_ms": max(ms), f"{kind}_samples_ms": ms}
 
 
 def orphan(peer: Peer, bound: float) -> dict[str, float]:
