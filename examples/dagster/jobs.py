@@ -17,10 +17,13 @@ from corral.contrib.dagster import corral_executor
 
 
 def mark(name: str, text: str | None = None) -> None:
-    """Write ``text`` (default: this process's pid) to the mark ``name``."""
+    """Write ``text`` (default: this process's pid) to the mark ``name``, whole before it
+    appears: a reader that sees the mark never reads it empty."""
     folder = Path(os.environ.get("CORRAL_EXAMPLE_MARKS", "marks"))
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(text or str(os.getpid()))
+    staging = folder / f".{name}.{os.getpid()}.tmp"
+    staging.write_text(text or str(os.getpid()))
+    staging.rename(folder / name)
 
 
 @op
