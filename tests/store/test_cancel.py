@@ -7,7 +7,7 @@ import pytest
 from corral.outcome import Outcome
 from corral.status import JobStatus
 from corral.store import Store
-from corral.store.base import WorkerInfo
+from corral.store.base import Notification, WorkerInfo
 from tests.factories import WORKER, make_job
 from tests.store.helpers import assert_trail_follows_state_machine, listen_for, statuses
 
@@ -91,3 +91,39 @@ def test_cancel_reports_unknown_ids_by_leaving_them_out(store: Store) -> None:
     job = make_job(store, S.QUEUED)
     changes = store.cancel_jobs([job.id, "nope"], actor=None, reason=None)
     assert [c.job_id for c in changes] == [job.id]
+
+
+@pytest.mark.parametrize("count", [3, 150])
+def test_a_listed_cancel_of_few_or_many_jobs_reads_the_same(store: Store, count: int) -> None:
+    """PostgreSQL cancels up to 100 listed jobs in one statement and more in a
+    transaction: both give every known job's change in the order listed, a trail row per
+    job moved, and one stop request naming every running job for its worker."""
+    listener = store.open_listener()
+    store.register_worker(WorkerInfo(WORKER, "host", 1, ("default",), 1, "t",
+                                     listener.address))
+    running = [make_job(store, S.RUNNING).id for _ in range(count)]
+    done = make_job(store, S.COMPLETED).id
+    queued = make_job(store, S.QUEUED).id
+    listed = [queued, "no-such-job", *running, done, queued]
+    changes = store.cancel_jobs(listed, actor="ops", reason="batch stop")
+    assert [c.job_id for c in changes] == [queued, *running, done]  # each once
+    assert [(c.from_status, c.to_status) for c in changes[1:-1]] == [
+        (S.RUNNING, S.CANCELLING)] * count
+    assert (changes[0].from_status, changes[0].to_status) == (S.QUEUED, S.CANCELLED)
+    assert changes[-1].changed is False and changes[-1].to_status == S.COMPLETED
+    assert changes[0].job is not None and changes[0].job.cancelled_by == "ops"
+    for job_id in (queued, running[0], running[-1]):
+        event = store.job_events(job_id)[-1]
+        assert (event.actor, event.reason) == ("ops", "batch stop")
+        assert_trail_follows_state_machine(store, job_id)
+    told: set[str] = set()
+
+    def hears_all(note: Notification) -> bool:
+        if note.channel == "cancel":
+            assert note.worker_id == WORKER and not note.force
+            told.update(note.job_ids)
+        return told >= set(running)
+
+    listen_for(listener, hears_all)
+    listener.close()
+    assert told == set(running)

@@ -21,13 +21,15 @@ SQLITE_ONLY = {
 }
 POSTGRES_ONLY = {
     "clear_lock_sighting",  # a worker that took its advisory lock back voids a sighting
+    "cancel_now",  # a cancel in one round trip (Driver.cancel_at_once); SQLite has no
+    # round trips to save, and its stop requests ring doorbells from Python after commit
 }
 
 
 def test_the_backends_have_the_same_queries_but_the_declared_few() -> None:
     assert SQLITE - POSTGRES == SQLITE_ONLY
     assert POSTGRES - SQLITE == POSTGRES_ONLY
-    assert len(SQLITE_ONLY | POSTGRES_ONLY) <= 6
+    assert len(SQLITE_ONLY | POSTGRES_ONLY) <= 7
 
 
 def test_every_query_the_engine_runs_exists_in_both_backends() -> None:

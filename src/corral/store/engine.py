@@ -74,6 +74,12 @@ class Driver(Protocol):
 
     url: str
     single_writer: bool
+    cancel_at_once: int
+    """Up to how many listed jobs a cancel is one statement (``cancel_now``); 0: never."""
+
+    def cancel_now(self, **params: Any) -> list[Any]:
+        """The backend's one-statement cancel (PostgreSQL's ``cancel_now`` query, its
+        round trips being most of a cancel's latency), when ``cancel_at_once``."""
 
     def write(self, *, one_statement: bool = False,
               dry_run: bool = False) -> AbstractContextManager[Tx]:
@@ -305,9 +311,30 @@ class Engine:
                     force: bool = False) -> list[base.StatusChange]:
         if not ids:
             return []
+        if not isinstance(ids, base.JobFilter) and len(ids) <= self.driver.cancel_at_once:
+            return self._cancel_now(list(dict.fromkeys(ids)), actor=actor, reason=reason,
+                                    force=force)
         with self.driver.write() as tx:
             return self._cancel(tx, self._select(tx, ids), actor=actor, reason=reason,
                                 force=force)
+
+    def _cancel_now(self, ids: list[str], *, actor: str | None, reason: str | None,
+                    force: bool) -> list[base.StatusChange]:
+        """``_cancel`` as one statement (PostgreSQL: one round trip instead of six, the
+        most of a cancel's latency): the same guard, trail rows and stop requests."""
+        leavable = LEAVES_ON_CANCEL + ([str(JobStatus.CANCELLING)] if force else [])
+        row = trail.cancel_event("", "", "", actor=actor, reason=reason, force=force)
+        rows = self.driver.cancel_now(
+            ids=ids, statuses=leavable, force=force, reason=reason, actor=actor,
+            trail_actor=row["actor"], trail_reason=row["reason"],
+            data=json.dumps(row["data"]) if row["data"] else None)
+        before = {r["before_id"]: r for r in rows}
+        written = {job.id: job for job in self._jobs([r for r in rows if r["id"]])[0]}
+        return [base.StatusChange(job_id, JobStatus(r["before_status"]),
+                                  written[job_id].status if job_id in written
+                                  else JobStatus(r["before_status"]),
+                                  r["before_worker"], written.get(job_id))
+                for job_id in ids if (r := before.get(job_id)) is not None]
 
     def _cancel(self, tx: Tx, ids: Sequence[str], *, actor: str | None, reason: str | None,
                 force: bool) -> list[base.StatusChange]:

@@ -117,6 +117,11 @@ def recovery_events(actor: str, requeued: Sequence[Mapping[str, Any]],
 
 def cancel_event(change_job_id: str, from_status: str, to_status: str, *, actor: str | None,
                  reason: str | None, force: bool) -> Event:
-    kind = "cancelled" if to_status == JobStatus.CANCELLED else "cancel_requested"
-    return event(change_job_id, kind, actor=actor, reason=reason, from_status=from_status,
-                 to_status=to_status, data={"force": True} if force else None)
+    return event(change_job_id, cancel_kind(to_status), actor=actor, reason=reason,
+                 from_status=from_status, to_status=to_status,
+                 data={"force": True} if force else None)
+
+
+def cancel_kind(to_status: str) -> str:
+    """The trail kind of a cancel that left a job in ``to_status`` (SQL spells the same)."""
+    return "cancelled" if to_status == JobStatus.CANCELLED else "cancel_requested"

@@ -41,7 +41,8 @@ MIGRATION_LOCK = 0x636F7272616C  # "corral": serializes concurrent migrations
 STALE_PLAN = "cached plan must not change result type"
 GENERIC_PLANS = frozenset({"insert_jobs", "insert_events", "notify", "claim_jobs",
                            "finish_running", "statuses_of", "finish_jobs", "cancel_jobs",
-                           "record_progress", "heartbeat", "get_job", "job_events"})
+                           "cancel_now", "record_progress", "heartbeat", "get_job",
+                           "job_events"})
 """The hot statements (enqueue, claim, outcome, cancel, progress, heartbeat, a job's
 page), run with ``plan_cache_mode = force_generic_plan``: their plan does not depend on
 the values (a primary key, the claim index), yet PostgreSQL kept
@@ -111,6 +112,7 @@ class PostgresDriver:
     ``corral.store.engine`` holds the rules."""
 
     single_writer = False
+    cancel_at_once = IDS_PER_NOTIFY  # cancel_now's NOTIFY lists them all
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -164,6 +166,10 @@ class PostgresDriver:
                 return
             with conn.transaction(force_rollback=dry_run):
                 yield _Tx(self, conn)
+
+    def cancel_now(self, **params: Any) -> list[Any]:
+        with self.write(one_statement=True) as tx:
+            return tx.rows("cancel_now", **params)
 
     def read(self, query: str, **params: Any) -> list[Any]:
         with self.connection() as conn:

@@ -300,6 +300,46 @@ SET status = CASE WHEN status IN ('scheduled', 'queued') OR %(force)s THEN 'canc
 WHERE id = ANY(%(ids)s) AND status = ANY(%(statuses)s)
 RETURNING *;
 
+-- name: cancel_now
+-- A cancel request for listed jobs in one statement, one round trip (the rules of
+-- cancel_jobs): the jobs locked and read, those whose status is in %(statuses)s moved, a
+-- trail row for each moved, and a NOTIFY to each worker that held a moved job. Every
+-- listed job that exists comes back: its status before (before_status), its worker, and
+-- the row as written when it moved (NULL columns when it did not).
+WITH before AS (
+    SELECT id, status, worker_id FROM jobs
+    WHERE id = ANY(%(ids)s::text[])
+    ORDER BY id
+    FOR UPDATE
+), moved AS (
+    UPDATE jobs
+    SET status = CASE WHEN before.status IN ('scheduled', 'queued') OR %(force)s
+                      THEN 'cancelled' ELSE 'cancelling' END,
+        finished_at = CASE WHEN before.status IN ('scheduled', 'queued') OR %(force)s
+                           THEN now() ELSE jobs.finished_at END,
+        cancel_requested_at = COALESCE(jobs.cancel_requested_at, now()),
+        cancel_reason = COALESCE(%(reason)s, jobs.cancel_reason),
+        cancelled_by = COALESCE(%(actor)s, jobs.cancelled_by)
+    FROM before
+    WHERE jobs.id = before.id AND before.status = ANY(%(statuses)s::text[])
+    RETURNING jobs.*, before.status AS left_status
+), trail AS (
+    INSERT INTO job_events (job_id, at, kind, actor, reason, from_status, to_status, data)
+    SELECT id, now(), CASE WHEN status = 'cancelled' THEN 'cancelled'
+                           ELSE 'cancel_requested' END,
+           %(trail_actor)s, %(trail_reason)s, left_status, status, %(data)s::json
+    FROM moved
+), stopped AS (
+    SELECT pg_notify(%(channel)s, json_build_object(
+               'c', 'cancel', 'w', worker_id, 'f', %(force)s, 'ids', json_agg(id))::text)
+    FROM moved
+    WHERE left_status IN ('running', 'cancelling') AND worker_id IS NOT NULL
+    GROUP BY worker_id
+)
+SELECT before.id AS before_id, before.status AS before_status,
+       before.worker_id AS before_worker, moved.*, (SELECT count(*) FROM stopped) AS stopped
+FROM before LEFT JOIN moved ON moved.id = before.id;
+
 -- name: restart_jobs
 -- failed|cancelled -> queued under the same id, with a fresh attempt budget.
 UPDATE jobs

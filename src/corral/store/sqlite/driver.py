@@ -160,6 +160,7 @@ class SQLiteDriver:
     """The embedded backend (``sqlite:///path``); ``corral.store.engine`` holds the rules."""
 
     single_writer = True
+    cancel_at_once = 0  # no round trips to save; stop requests ring doorbells after commit
 
     def __init__(self, url: str) -> None:
         if sqlite3.sqlite_version_info < MIN_SQLITE:
@@ -211,6 +212,9 @@ class SQLiteDriver:
         for addresses, channel, queue in [] if dry_run else rings:
             if addresses:
                 doorbell.ring(addresses, channel, queue)
+
+    def cancel_now(self, **params: Any) -> list[Any]:
+        raise NotImplementedError("cancel_at_once is 0: the engine cancels in a transaction")
 
     def read(self, query: str, **params: Any) -> list[Any]:
         conn = self.connection()
