@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 
 import psycopg
 
@@ -55,4 +57,30 @@ def test_a_hand_written_update_still_works_and_is_heard(store: Store) -> None:
         assert feed.wait(5) == [job.id]
         assert store.list_jobs(JobFilter(ids=(job.id,)))[0].status == "cancelled"
     finally:
+        feed.close()
+
+
+def test_a_sqlite_feed_is_rung_by_a_writer_in_another_process(sqlite_store: Store) -> None:
+    """A writer that changed jobs rings every open feed's doorbell after its commit, and
+    the feed then reads the change (it polls the change log only as a safety net)."""
+    from corral.store.sqlite.changes import ChangeLogFeed
+    from corral.store.sqlite.doorbell import Doorbell
+    from corral.store.sqlite.driver import SQLiteDriver
+
+    driver = sqlite_store.driver
+    assert isinstance(driver, SQLiteDriver)
+    feed = ChangeLogFeed(driver)
+    bell = Doorbell()  # a second feed's doorbell, to see the ring itself
+    driver.touch_change_feed("watcher", prune_upto=0, doorbell=bell.address)
+    try:
+        writer = subprocess.Popen([sys.executable, "-c", (
+            "import sys; from corral.store import open_store; "
+            "from tests.factories import new_job; "
+            "s = open_store(sys.argv[1]); print(s.enqueue_jobs([new_job()])[0].id)"),
+            driver.url], stdout=subprocess.PIPE, text=True)
+        assert bell.wait(20), "no ring within 20 s"
+        out, _ = writer.communicate(timeout=30)
+        assert feed.wait(5) == [out.strip()]
+    finally:
+        bell.close()
         feed.close()

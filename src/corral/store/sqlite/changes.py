@@ -1,10 +1,12 @@
 """The SQLite change feed: the ``job_changes`` log, read by last-seen id.
 
 SQLite has one writer at a time, so log ids are handed out in commit order and a reader
-never sees a later id before an earlier one. The feed polls one indexed range read every
-``poll_interval`` (50 ms: changes reach watchers well inside the 500 ms the HTTP API
-promises), says it is still there every ``FEED_TOUCH_EVERY`` and then prunes the log,
-keeping ``KEEP`` rows for other feeds that lag behind.
+never sees a later id before an earlier one. The feed reads one indexed range when its
+doorbell rings (every writer that changed something rings the open feeds after its
+commit: a change reaches a stream within a millisecond or two) and at least every
+``poll_interval`` (50 ms, for a lost datagram), says it is still there every
+``FEED_TOUCH_EVERY`` and then prunes the log, keeping ``KEEP`` rows for other feeds that
+lag behind.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from corral.ids import uuid7
 from corral.store.changes import FEED_TOUCH_EVERY
+from corral.store.sqlite.doorbell import Doorbell
 
 if TYPE_CHECKING:
     from corral.store.sqlite.driver import SQLiteDriver
@@ -27,7 +30,9 @@ class ChangeLogFeed:
         self._driver = driver
         self._poll_interval = poll_interval
         self.id = uuid7()
-        driver.touch_change_feed(self.id, prune_upto=0)  # the triggers start logging
+        self._bell = Doorbell()
+        driver.touch_change_feed(self.id, prune_upto=0,  # the triggers start logging
+                                 doorbell=self._bell.address)
         self._touched_at = time.monotonic()
         self._cursor = driver.last_change_id()
 
@@ -35,7 +40,8 @@ class ChangeLogFeed:
         deadline = time.monotonic() + timeout
         while True:
             if time.monotonic() - self._touched_at >= FEED_TOUCH_EVERY:
-                self._driver.touch_change_feed(self.id, prune_upto=self._cursor - KEEP)
+                self._driver.touch_change_feed(self.id, prune_upto=self._cursor - KEEP,
+                                               doorbell=self._bell.address)
                 self._touched_at = time.monotonic()
             rows = self._driver.read_changes(self._cursor, READ_LIMIT)
             if rows:
@@ -45,7 +51,8 @@ class ChangeLogFeed:
             left = deadline - time.monotonic()
             if left <= 0:
                 return []
-            time.sleep(min(self._poll_interval, left))
+            self._bell.wait(min(self._poll_interval, left))
 
     def close(self) -> None:
         self._driver.close_change_feed(self.id)
+        self._bell.close()

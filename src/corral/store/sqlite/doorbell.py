@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 BELL_JOBS = "jobs"
 BELL_CANCEL = "cancel"
+BELL_CHANGES = "changes"  # rung to live feeds: something changed, read the change log
 
 
 def ring(addresses: Iterable[str], channel: str, queue: str | None = None) -> None:
@@ -36,6 +37,32 @@ def ring(addresses: Iterable[str], channel: str, queue: str | None = None) -> No
                 sock.sendto(payload, (host, int(port)))
             except (OSError, ValueError):
                 continue
+
+
+class Doorbell:
+    """A bare doorbell: a socket to wait on until somebody rings it (a live feed's)."""
+
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind(("127.0.0.1", 0))
+        host, port = self._sock.getsockname()
+        self.address = f"{host}:{port}"
+
+    def wait(self, timeout: float) -> bool:
+        """Block until it rings (True: every ring waiting is taken) or ``timeout`` passes."""
+        self._sock.settimeout(max(timeout, 0.0))
+        try:
+            self._sock.recv(512)
+            self._sock.setblocking(False)
+            while True:
+                self._sock.recv(512)
+        except BlockingIOError:
+            return True
+        except (TimeoutError, OSError):
+            return False
+
+    def close(self) -> None:
+        self._sock.close()
 
 
 class DoorbellListener:

@@ -201,9 +201,13 @@ class SQLiteDriver:
         conn = self.connection()
         _retry_busy(conn.execute, "BEGIN IMMEDIATE")
         tx = _Tx(self, conn, time.time())
+        changes_before = conn.total_changes
         try:
             yield tx
             rings = tx.bells()
+            if conn.total_changes != changes_before:  # live feeds learn at once
+                rings.append(([row["doorbell"] for row in tx.rows("feed_doorbells")],
+                              doorbell.BELL_CHANGES, None))
             conn.execute("ROLLBACK" if dry_run else "COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -331,10 +335,12 @@ class SQLiteDriver:
     def open_change_feed(self) -> changes.ChangeLogFeed:
         return changes.ChangeLogFeed(self)
 
-    def touch_change_feed(self, feed_id: str, *, prune_upto: int) -> None:
-        """Register (or keep alive) a feed; forget dead feeds and old change-log rows."""
+    def touch_change_feed(self, feed_id: str, *, prune_upto: int,
+                          doorbell: str | None = None) -> None:
+        """Register (or keep alive) a feed, with the doorbell writers ring; forget dead
+        feeds and old change-log rows."""
         with self.write() as tx:
-            tx.rows("open_change_feed", id=feed_id, upto=prune_upto,
+            tx.rows("open_change_feed", id=feed_id, upto=prune_upto, doorbell=doorbell,
                     stale_before=tx.now - FEED_STALE_AFTER)
 
     def last_change_id(self) -> int:

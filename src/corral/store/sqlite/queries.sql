@@ -605,10 +605,14 @@ WHERE id > :after_id ORDER BY id LIMIT 1000;
 -- A live feed starts (or says it is still there): the change-log triggers write while
 -- any feed row exists. Feeds that stopped saying so (their server died) are forgotten,
 -- and change-log rows every feed is long past (up to :upto).
-INSERT INTO change_feeds (id, seen_at) VALUES (:id, :now)
+INSERT INTO change_feeds (id, seen_at, doorbell) VALUES (:id, :now, :doorbell)
 ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at;
 DELETE FROM change_feeds WHERE seen_at < :stale_before;
 DELETE FROM job_changes WHERE id <= :upto;
+
+-- name: feed_doorbells
+-- Whom to ring after a write that changed something: every open feed with a doorbell.
+SELECT doorbell FROM change_feeds WHERE doorbell IS NOT NULL;
 
 -- name: close_change_feed
 DELETE FROM change_feeds WHERE id = :id;
