@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
@@ -23,6 +23,7 @@ from corral.app import Corral
 from corral.batch import Batch
 from corral.http import models as m
 from corral.http.live import Change, LiveHub, Subscription
+from corral.http.routes import FlatRouter
 from corral.job import Job
 
 logger = logging.getLogger("corral.http")
@@ -49,7 +50,7 @@ def _batch_event(kind: str, batch: Batch) -> ServerSentEvent:
     return ServerSentEvent(event=kind, data=m.BatchOut.of(batch), id=batch.id)
 
 
-def live_routes(router: APIRouter, corral: Corral, hub: LiveHub) -> None:
+def live_routes(router: FlatRouter, corral: Corral, hub: LiveHub) -> None:
     async def job_watch(job_id: str) -> AsyncIterator[tuple[Job, Subscription]]:
         """The job as it is now, and a subscription to its changes; 404 before the
         response starts if there is no such job (``job_id`` as a person gives it: full,
