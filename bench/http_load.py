@@ -43,13 +43,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, *flags: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "CORRAL_ADMIN_TOKEN": "",
            "CORRAL_READ_TOKEN": ""}
     process = subprocess.Popen(
         [sys.executable, "-m", "corral", "serve", "--app", "bench.tasks:app", "--db", url,
-         "--port", str(port), "--log-level", "warning"],
+         "--port", str(port), "--log-level", "warning", *flags],
         cwd=REPO, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}/api/v1"
 

@@ -9,7 +9,6 @@ app's settings, never from flags (flags show in ``ps``), and are never logged.
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import logging
 from typing import TYPE_CHECKING
@@ -17,7 +16,6 @@ from typing import TYPE_CHECKING
 import typer
 
 from corral import config, errors
-from corral.cli import appload
 from corral.worker.worker import DEFAULT_CONCURRENCY, Worker
 
 if TYPE_CHECKING:
@@ -46,6 +44,10 @@ def serve(
     queues: str = typer.Option("default", "--queues", "-q",
                                help="Queues of the --with-worker worker."),
     concurrency: int = typer.Option(DEFAULT_CONCURRENCY, "--concurrency", "-c", min=1),
+    processes: int = typer.Option(
+        1, "--processes", min=1, envvar="CORRAL_SERVE_PROCESSES",
+        help="Server processes sharing the port, one core's worth of requests each "
+             "(the --with-worker worker runs in the supervising process)."),
     log_level: str = typer.Option("INFO", "--log-level"),
     tokens_file: str | None = typer.Option(
         None, "--tokens-file", envvar="CORRAL_TOKENS_FILE",
@@ -71,18 +73,16 @@ def serve(
     """Serve the HTTP API at /api/v1 (OpenAPI at /openapi.json) and the web UI at /."""
     import uvicorn  # here, not at the top: `corral worker` should not load a web stack
 
-    from corral.http import background, create_app
-    from corral.http.auth import Tokens
+    from corral.cli import processes as serving
+    from corral.http import background
 
-    limits = _limits(keep_alive_timeout, header_timeout, max_header_bytes, max_headers,
-                     max_connections)
-
-    logging.basicConfig(level=log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    corral_app = appload.load_app(app, db)
-    settings = corral_app.settings
-    tokens = Tokens.of(admin=settings.admin_token, read=settings.read_token,
-                       file=tokens_file or settings.tokens_file)  # ConfigError: exit 2
+    options = serving.ServeOptions(
+        app=app, db=db, tokens_file=tokens_file, log_level=log_level,
+        limits=_limits(keep_alive_timeout, header_timeout, max_header_bytes, max_headers,
+                       max_connections))
+    logging.basicConfig(level=log_level.upper(), format=serving.LOG_FORMAT)
+    corral_app, api = serving.build(options)  # ConfigError: exit 2, before anything binds
+    tokens = api.state.tokens
     if not tokens.required:
         if not is_loopback(host):
             raise errors.ConfigError(
@@ -91,27 +91,24 @@ def serve(
     sock = background.listening_socket(host, port)
     if tokens.required:
         logger.info("tokens: %s", ", ".join(f"{one.name} ({one.role})" for one in tokens.named))
-    api = create_app(corral_app, tokens=tokens)
     worker = None
     if with_worker:
         names = tuple(q.strip() for q in queues.split(",") if q.strip())
         worker = Worker(corral_app, queues=names, concurrency=concurrency)
         worker.start()
-    # What startup built (routes, schemas, the store) lives as long as the process: out of
-    # the collector's reach, a full collection under load no longer walks it (a 40-50 ms
-    # pause every few seconds; GET /jobs/{id} p99 at 50 clients 64 -> 22 ms).
-    gc.freeze()
     bound_host, bound_port = sock.getsockname()[:2]
-    logger.info("serving the web UI at http://%s:%d/ and the API at /api/v1",
-                bound_host, bound_port)
+    logger.info("serving the web UI at http://%s:%d/ and the API at /api/v1%s",
+                bound_host, bound_port, f" ({processes} processes)" if processes > 1 else "")
     try:
-        uvicorn.Server(background.server_config(api, log_level=log_level.lower(),
-                                                limits=limits)).run(sockets=[sock])
+        if processes > 1:
+            serving.run(options, sock, processes)
+        else:
+            serving.ready_to_serve()
+            uvicorn.Server(background.server_config(api, log_level=log_level.lower(),
+                                                    limits=options.limits)).run(sockets=[sock])
     finally:
         if worker is not None:
-            worker.stop(timeout=settings.shutdown_grace)
-
-
+            worker.stop(timeout=corral_app.settings.shutdown_grace)
 
 
 def _duration(value: str | None, default: float, name: str) -> float:

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -37,16 +38,25 @@ def server_config(api: FastAPI, *, log_level: str,
                   limits: connections.Limits | None = None) -> uvicorn.Config:
     """uvicorn's config for ``api``, with corral's protocol (connections.Limits: timeouts,
     head size, connection cap) and log filters (serverlog: no tokens, no query strings, no
-    floods; installed here, after uvicorn has set up its loggers).
+    floods; installed here, after uvicorn has set up its loggers)."""
+    config = uvicorn.Config(api, http=connections.protocol_for(limits or connections.Limits()),
+                            **settings(log_level=log_level))
+    hide_tokens(api)
+    return config
 
-    Open event streams never end by themselves: on shutdown they get STREAMS_GRACE
-    seconds, then are closed (clients reconnect) rather than waited for forever."""
-    config = uvicorn.Config(api, log_level=log_level, lifespan="on",
-                            timeout_graceful_shutdown=STREAMS_GRACE,
-                            http=connections.protocol_for(limits or connections.Limits()))
+
+def settings(*, log_level: str) -> dict[str, Any]:
+    """uvicorn settings of every corral server. Open event streams never end by
+    themselves: on shutdown they get STREAMS_GRACE seconds, then are closed (clients
+    reconnect) rather than waited for forever."""
+    return {"log_level": log_level, "lifespan": "on",
+            "timeout_graceful_shutdown": STREAMS_GRACE}
+
+
+def hide_tokens(api: FastAPI) -> None:
+    """The server log's filters (serverlog), with the secrets of ``api``'s tokens."""
     tokens = getattr(api.state, "tokens", None)
     serverlog.install(tokens.secrets if tokens is not None else ())
-    return config
 
 
 @contextlib.contextmanager

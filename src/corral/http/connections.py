@@ -31,6 +31,8 @@ import os
 import socket
 from collections import OrderedDict
 from dataclasses import dataclass
+from multiprocessing import reduction
+from multiprocessing.reduction import DupFd
 from typing import Any, ClassVar, cast
 
 from uvicorn.config import Config
@@ -95,8 +97,8 @@ class Listener(socket.socket):
     when the gate has closed idle connections to make room (the nginx and libuv trick).
     """
 
-    def __init__(self, family: int = socket.AF_INET) -> None:
-        super().__init__(family, socket.SOCK_STREAM)
+    def __init__(self, family: int = socket.AF_INET, fileno: int | None = None) -> None:
+        super().__init__(family, socket.SOCK_STREAM, fileno=fileno)
         self._spare: int | None = None  # only the event loop's thread accepts
         self._take_spare()
 
@@ -129,6 +131,20 @@ class Listener(socket.socket):
         if self._spare is not None:
             os.close(self._spare)
             self._spare = None
+
+
+def _reduce_listener(listener: Listener) -> tuple[Any, tuple[Any, int]]:
+    """How a Listener crosses to a server process (``corral serve --processes``): as its
+    descriptor, duplicated the way multiprocessing sends a plain socket; each process
+    keeps its own spare."""
+    return _rebuild_listener, (DupFd(listener.fileno()), listener.family)
+
+
+def _rebuild_listener(duplicate: Any, family: int) -> Listener:
+    return Listener(family, fileno=duplicate.detach())
+
+
+reduction.register(Listener, _reduce_listener)
 
 
 class Admission(enum.Enum):
