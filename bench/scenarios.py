@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -119,16 +120,26 @@ DRAIN_PROCESSES = (1, 2, 4)  # the curve of REPORT.md; the peers run 1 and 2
 
 
 def drain(backend: str, scratch: Path, n: int) -> dict[str, float]:
+    """As the peers' drain (peers.base.drain): the workers start and register first, are
+    stopped (SIGSTOP) while the ``n`` jobs are queued, and the clock runs from when they
+    resume until the queue is empty; process start-up is not timed."""
     result = {}
     for processes in DRAIN_PROCESSES:
         with bench(backend, scratch) as b:
-            b.app.enqueue_many([b.tasks.noop.s(i) for i in range(n)])
-            started = time.perf_counter()
             for _ in range(processes):
                 b.worker()
+            _signal_workers(b, signal.SIGSTOP)
+            b.app.enqueue_many([b.tasks.noop.s(i) for i in range(n)])
+            started = time.perf_counter()
+            _signal_workers(b, signal.SIGCONT)
             wait(lambda b=b: not b.pending(), 600, interval=0.02)
             result[f"{processes}_worker_jobs_per_s"] = n / (time.perf_counter() - started)
     return result
+
+
+def _signal_workers(b: Bench, sig: signal.Signals) -> None:
+    for process in b.workers:
+        os.killpg(process.pid, sig)
 
 
 def latency(backend: str, scratch: Path, n: int) -> dict[str, float]:
