@@ -29,8 +29,11 @@ def sight_free_lock(store: Store) -> None:
     LOCK_CONFIRM apart (a live worker whose connection dropped takes it back meanwhile);
     SQLite trusts its file lock at once."""
     if store.url.startswith("postgresql"):
-        assert store.reap(lease=3600, actor="probe") == ReapReport()  # the first sighting
-        time.sleep(liveness.LOCK_CONFIRM)
+        first = store.reap(lease=3600, actor="probe")  # the first sighting
+        assert first.dead_workers == () and first.recovered == 0
+        assert first.confirm_in is not None  # when the reaper should look again
+        assert 0 < first.confirm_in <= liveness.LOCK_CONFIRM
+        time.sleep(first.confirm_in)
 
 
 def test_a_live_worker_is_left_alone_however_long_its_jobs_run(store: Store) -> None:
@@ -131,9 +134,11 @@ def test_a_free_lock_seen_once_is_not_yet_death_on_postgres(store: Store) -> Non
     lock = register(store)
     job = make_job(store, S.RUNNING, max_attempts=1)
     lock.release()  # type: ignore[attr-defined]
-    assert store.reap(lease=60, actor="reaper") == ReapReport()  # maybe just reconnecting
+    first = store.reap(lease=60, actor="reaper")  # maybe just reconnecting
+    assert first.dead_workers == () and first.recovered == 0
     assert store.get_job(job.id).status == S.RUNNING
-    time.sleep(liveness.LOCK_CONFIRM)
+    assert first.confirm_in == pytest.approx(liveness.LOCK_CONFIRM, abs=0.05)
+    time.sleep(first.confirm_in)  # when it says to look again, the death is proven
     assert store.reap(lease=60, actor="reaper").failed == (job.id,)  # still free: dead
 
 
@@ -151,7 +156,8 @@ def test_a_worker_whose_sessions_are_terminated_takes_its_lock_back_and_keeps_it
             rounds += len(admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE application_name = %s", (target.application_name,)).fetchall())
-        assert store.reap(lease=60, actor="reaper") == ReapReport()
+        report = store.reap(lease=60, actor="reaper")
+        assert report.dead_workers == () and report.recovered == 0
         time.sleep(0.1)
     assert rounds > 10
     assert store.get_job(job.id).status == S.RUNNING

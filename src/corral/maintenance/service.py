@@ -82,9 +82,13 @@ class PeriodicService(Service):
             self._due_now = False
             self.run_once()
             return
+        if self.stopping.wait(self.next_wait()):
+            return
+        self.run_once()
+
+    def next_wait(self) -> float:
+        """Seconds until the next pass: the interval, jittered."""
         wait = self.interval
         if self.jitter:
             wait *= random.uniform(1 - self.jitter, 1 + self.jitter)
-        if self.stopping.wait(wait):
-            return
-        self.run_once()
+        return wait

@@ -179,6 +179,17 @@ class WorkerRecord(WorkerInfo):
 
 
 @dataclass(frozen=True)
+class DeadWorkers:
+    """Who a reaper pass found dead, and when to look again for who it may find next."""
+
+    ids: tuple[str, ...] = ()
+    confirm_in: float | None = None
+    """Seconds until a liveness lock seen free, not yet long enough, would prove its worker
+    dead (PostgreSQL: seen free twice ``LOCK_CONFIRM`` apart): the reaper looks again then
+    rather than at its next regular pass, up to an interval later."""
+
+
+@dataclass(frozen=True)
 class ReapReport:
     """What one reaper pass did."""
 
@@ -186,6 +197,7 @@ class ReapReport:
     requeued: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
     cancelled: tuple[str, ...] = ()
+    confirm_in: float | None = None  # DeadWorkers.confirm_in
 
     @property
     def recovered(self) -> int:

@@ -105,9 +105,9 @@ class Driver(Protocol):
         """True when a cheap look says a claim would find nothing (SQLite: spares the
         write lock on idle polls); False when asking costs as much as claiming."""
 
-    def dead_workers(self, lease: float, *, dry_run: bool = False) -> list[str]:
-        """Ids of ``running`` workers that are dead: liveness lock free (as the backend
-        proves it) or silent for ``lease`` seconds."""
+    def dead_workers(self, lease: float, *, dry_run: bool = False) -> base.DeadWorkers:
+        """``running`` workers that are dead: liveness lock free (as the backend proves
+        it) or silent for ``lease`` seconds."""
 
     def lock_key(self, worker_id: str) -> int | None:
         """The worker's liveness lock key, recorded in its row (None: not a key)."""
@@ -422,7 +422,7 @@ class Engine:
     @_operation
     def reset_stuck(self, started_before: datetime, *, lease: float, actor: str,
                     reason: str | None, dry_run: bool = False) -> list[base.StatusChange]:
-        dead = self.driver.dead_workers(lease, dry_run=dry_run)
+        dead = list(self.driver.dead_workers(lease, dry_run=dry_run).ids)
         if dry_run:
             return [base.StatusChange(row["id"], JobStatus(row["status"]),
                                       JobStatus.FAILED if row["lost"] else JobStatus.CANCELLING,
@@ -636,17 +636,19 @@ class Engine:
     @_operation
     def reap(self, *, lease: float, actor: str) -> base.ReapReport:
         dead = self.driver.dead_workers(lease)
-        if not dead and not self.driver.read("has_orphans"):
-            return base.ReapReport()
+        if not dead.ids and not self.driver.read("has_orphans"):
+            return base.ReapReport(confirm_in=dead.confirm_in)
         with self.driver.write() as tx:
-            newly_dead = tuple(row["id"] for row in tx.rows("mark_workers_dead", ids=dead))
+            newly_dead = tuple(row["id"] for row in tx.rows("mark_workers_dead",
+                                                            ids=list(dead.ids)))
             requeued = tx.rows("requeue_orphans")
             failed = tx.rows("fail_orphans", error=json.dumps(trail.WORKER_LOST))
             cancelled = tx.rows("cancel_orphans")
             self._trail(tx, trail.recovery_events(actor, requeued, failed, cancelled))
             tx.wake({row["queue"] for row in requeued})
         return base.ReapReport(newly_dead, tuple(r["id"] for r in requeued),
-                               tuple(r["id"] for r in failed), tuple(r["id"] for r in cancelled))
+                               tuple(r["id"] for r in failed), tuple(r["id"] for r in cancelled),
+                               confirm_in=dead.confirm_in)
 
     @_operation
     def prune_workers(self, *, gone_for: float) -> int:

@@ -26,7 +26,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from corral import errors
 from corral.job import JSON
-from corral.store import migrate
+from corral.store import base, migrate
 from corral.store.changes import FEED_STALE_AFTER
 from corral.store.postgres import changes, connection, listener, liveness, loaders
 
@@ -251,13 +251,16 @@ class PostgresDriver:
     def nothing_due(queues: Sequence[str]) -> bool:
         return False  # the claim is one statement: asking first would cost a round trip
 
-    def dead_workers(self, lease: float, *, dry_run: bool = False) -> list[str]:
+    def dead_workers(self, lease: float, *, dry_run: bool = False) -> base.DeadWorkers:
         """Silent past the lease, or their advisory lock seen free twice (``dead_workers``
-        notes a first sighting, kept unless ``dry_run``)."""
+        notes a first sighting, kept unless ``dry_run``); ``confirm_in``: when the soonest
+        free lock not yet confirmed will be."""
         with self.write(dry_run=dry_run) as tx:
-            return [row["id"] for row in tx.rows(
-                "dead_workers", lease=lease, confirm=liveness.LOCK_CONFIRM,
-                restart_grace=liveness.RESTART_GRACE)]
+            rows = tx.rows("dead_workers", lease=lease, confirm=liveness.LOCK_CONFIRM,
+                           restart_grace=liveness.RESTART_GRACE)
+        due = [row["confirm_in"] for row in rows if not row["dead"]]
+        return base.DeadWorkers(tuple(row["id"] for row in rows if row["dead"]),
+                                confirm_in=max(min(due), 0.0) if due else None)
 
     def lock_key(self, worker_id: str) -> int:
         return self.target.lock_key(worker_id)

@@ -41,10 +41,13 @@ logger = logging.getLogger("corral.store")
 Q = migrate.load_queries("corral.store.postgres")
 LOCK_WAIT = 15.0
 """Seconds a starting worker waits for its id's lock (a previous process may be exiting)."""
-LOCK_CONFIRM = 0.75
+LOCK_CONFIRM = 0.6
 """Seconds between two free sightings of a worker's lock before the reaper calls it dead:
 how long a live worker has to take its lock back. A ``kill -9``-ed worker's jobs are
-recovered this much later than its death (plus up to one reaper interval)."""
+recovered this much later than its death, plus up to one reaper interval for the first
+sighting (the reaper looks again exactly when the second is due: ``confirm_in``). A live
+worker that lost its lock has fenced itself by then: FENCE_AFTER after its last proof,
+itself at most PING_EVERY before the loss, checked every 0.05 s (0.35 s < 0.6 s)."""
 RESTART_GRACE = 5.0
 """Seconds after the server starts during which no worker is dead by its lock alone: after
 a restart every worker reconnects at once, and a connection storm may slow some."""

@@ -542,21 +542,25 @@ SELECT * FROM workers ORDER BY started_at DESC;
 -- and already free at a sighting %(confirm)s seconds ago that the worker has not cleared
 -- by taking its lock again. No worker is dead by its lock within %(restart_grace)s
 -- seconds of the server's start: after a restart every live worker is taking its lock
--- back at once. A first free sighting is recorded here.
+-- back at once. A first free sighting is recorded here. Rows: the dead, and the free not
+-- yet dead with confirm_in, the seconds until they would be (the reaper looks then).
 WITH probe AS (
-    SELECT id, lock_free_since,
-           last_seen < now() - make_interval(secs => %(lease)s) AS silent,
-           pg_try_advisory_xact_lock(lock_key) AS free
+    SELECT id, last_seen < now() - make_interval(secs => %(lease)s) AS silent,
+           pg_try_advisory_xact_lock(lock_key) AS free,
+           GREATEST(COALESCE(lock_free_since, now()) + make_interval(secs => %(confirm)s),
+                    pg_postmaster_start_time() + make_interval(secs => %(restart_grace)s))
+             AS dead_from,
+           lock_free_since IS NULL AS unseen
     FROM workers
     WHERE state = 'running'
 ), sighted AS (
     UPDATE workers SET lock_free_since = now()
-    WHERE id IN (SELECT id FROM probe WHERE free AND lock_free_since IS NULL)
+    WHERE id IN (SELECT id FROM probe WHERE free AND unseen)
 )
-SELECT id FROM probe
-WHERE silent
-   OR (free AND lock_free_since <= now() - make_interval(secs => %(confirm)s)
-       AND pg_postmaster_start_time() < now() - make_interval(secs => %(restart_grace)s));
+SELECT id, silent OR (NOT unseen AND dead_from <= now()) AS dead,
+       EXTRACT(EPOCH FROM dead_from - now())::float8 AS confirm_in
+FROM probe
+WHERE silent OR free;
 
 -- name: clear_lock_sighting
 -- The worker holds its liveness lock again: a free sighting from before is void.

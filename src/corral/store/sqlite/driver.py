@@ -294,12 +294,14 @@ class SQLiteDriver:
     def nothing_due(self, queues: Sequence[str]) -> bool:
         return not self.read("has_due_work", queues=list(queues))[0][0]
 
-    def dead_workers(self, lease: float, *, dry_run: bool = False) -> list[str]:
-        """Silent past the lease, or (on this host) with their liveness lock free."""
+    def dead_workers(self, lease: float, *, dry_run: bool = False) -> base.DeadWorkers:
+        """Silent past the lease, or (on this host) with their liveness lock free: known
+        at once, nothing to confirm."""
         host = socket.gethostname()
-        return [row["id"] for row in self.read("dead_workers", lease=lease)
-                if row["silent"] or (row["host"] == host and liveness.is_dead(
-                    liveness.lock_path(self.path, row["id"])))]
+        return base.DeadWorkers(tuple(
+            row["id"] for row in self.read("dead_workers", lease=lease)
+            if row["silent"] or (row["host"] == host and liveness.is_dead(
+                liveness.lock_path(self.path, row["id"])))))
 
     @staticmethod
     def lock_key(worker_id: str) -> int | None:
