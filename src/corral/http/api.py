@@ -96,7 +96,6 @@ def create_app(corral: Corral, *, admin_token: str | None = None,
         run times and cancel latency."""
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
-
     # what corral's tokens leave open (a probe, a shell holding no data) the host guards
     shell_guards = guards if host_guarded else []
 

@@ -78,7 +78,6 @@ class Batcher(Generic[K, V]):
                 with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
                     loop.call_soon_threadsafe(_settle, done)
 
-
     def _outcomes(self, batch: list[tuple[K, asyncio.Future[V]]]) -> list[V | Exception]:
         try:
             return self._read([key for key, _ in batch])

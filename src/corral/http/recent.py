@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
@@ -35,6 +35,9 @@ class Recent(Generic[T]):
             return current[0]
         if self._next is None or self._next.done():
             self._next = asyncio.ensure_future(run_in_threadpool(self._computed))
+            # a failure nobody awaited (stale value served) is retried by the next ask,
+            # not logged as "never retrieved"
+            self._next.add_done_callback(_retrieved)
         if current is not None and age <= self._max_age * STALE_GRACE:
             return current[0]
         return await asyncio.shield(self._next)  # a client leaving does not cancel it
@@ -43,3 +46,8 @@ class Recent(Generic[T]):
         value = self._compute()
         self._current = (value, time.monotonic())
         return value
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
