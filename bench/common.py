@@ -39,7 +39,7 @@ def parent(pid: int) -> int:
     """The parent of ``pid`` (0 once it is gone)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone between listing and reading
         return 0
     return int(stat.rsplit(")", 1)[1].split()[1])
 
