@@ -212,14 +212,17 @@ class Corral:
                      ) -> list[JobHandle]:
         """Enqueue several jobs in one transaction: all of them, or none if any is invalid."""
         _texts(actor=actor)
-        new_jobs = [signature.to_new_job() for signature in signatures]
+        # made as the store reaches them: the database inserts one chunk while the next
+        # is made (an invalid one fails the call, which writes nothing)
+        new_jobs = (signature.to_new_job() for signature in signatures)
         jobs = self.write_jobs(new_jobs, actor=actor or default_actor())
         return [JobHandle(self, job) for job in jobs]
 
-    def write_jobs(self, new_jobs: list[NewJob], *, actor: str,
+    def write_jobs(self, new_jobs: Iterable[NewJob], *, actor: str,
                    batch: NewBatch | None = None) -> list[Job]:
         """Where every enqueue writes: at once, in one transaction. An integration may
-        defer it (Django: until the caller's transaction commits)."""
+        defer it (Django: until the caller's transaction commits), having made every job
+        first."""
         return self.store.enqueue_jobs(new_jobs, actor=actor, batch=batch)
 
     # -- queues --------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from corral.job import Job, NewJob
 from corral.status import JobStatus
 from corral.store import Store, open_store
 from corral.store.base import JobFilter, NewEvent
-from corral.store.engine import Engine
+from corral.store.engine import INSERT_CHUNK, Engine
 from corral.store.postgres.driver import PostgresDriver
 from tests.conftest import POSTGRES_URL, postgres_or_skip
 from tests.factories import new_job
@@ -49,6 +49,26 @@ def test_enqueue_of_stored_ids_returns_the_jobs_it_made(store: Store) -> None:
     again = store.enqueue_jobs(jobs, actor="me")
     assert_made_once(store, first, again)
     assert all(job.status == JobStatus.QUEUED for job in again)
+
+
+def test_retry_of_an_enqueue_of_several_statements_returns_what_each_made(store: Store) -> None:
+    """An enqueue bigger than one insert statement (``INSERT_CHUNK``) whose middle was
+    stored: each statement finds its own stored jobs, in order, none written twice."""
+    jobs = [new_job(args=[i]) for i in range(2 * INSERT_CHUNK + 3)]
+    made = store.enqueue_jobs(jobs[INSERT_CHUNK - 5:INSERT_CHUNK + 5])
+    again = store.enqueue_jobs(jobs)
+    assert [job.id for job in again] == [job.id for job in jobs]
+    assert again[INSERT_CHUNK - 5:INSERT_CHUNK + 5] == made
+    assert len(stored(store, jobs)) == len(jobs)
+    assert all(enqueued_rows(store, job.id) == 1 for job in jobs[INSERT_CHUNK - 6:])
+
+
+def test_one_id_twice_in_different_statements_is_refused_and_writes_nothing(
+        store: Store) -> None:
+    jobs = [new_job(args=[i]) for i in range(INSERT_CHUNK + 2)]
+    with pytest.raises(errors.InvalidArguments, match="twice"):
+        store.enqueue_jobs([*jobs, jobs[3]])
+    assert store.list_jobs(JobFilter()) == []
 
 
 def test_retried_enqueue_returns_jobs_as_they_are_now(store: Store) -> None:
@@ -180,7 +200,7 @@ def terminate(pid: int) -> None:
             time.sleep(0.01)
 
 
-@pytest.mark.parametrize("shape", ["plain", "unique", "batch"])
+@pytest.mark.parametrize("shape", ["plain", "unique", "batch", "several statements"])
 def test_enqueue_whose_commit_was_not_acknowledged_returns_its_jobs(
         pg_url: str, shape: str) -> None:
     store = open_store(pg_url)
@@ -189,7 +209,8 @@ def test_enqueue_whose_commit_was_not_acknowledged_returns_its_jobs(
         store.migrate()
         batch = NewBatch(id=str(uuid.uuid4())) if shape == "batch" else None
         jobs = [new_job(args=[i], unique_key=f"k{i}" if shape == "unique" else None,
-                        batch_id=batch.id if batch else None) for i in range(5)]
+                        batch_id=batch.id if batch else None)
+                for i in range(INSERT_CHUNK + 2 if shape == "several statements" else 5)]
         ended = lose_acknowledgements(store)
         made = store.enqueue_jobs(jobs, actor="me", batch=batch)
         assert len(ended) == 1  # the first attempt committed, then lost its session
@@ -211,6 +232,9 @@ def test_facade_enqueue_whose_commit_was_not_acknowledged_makes_each_job_once(
         assert app.store.url.startswith("postgresql")
         ended = lose_acknowledgements(app.store)
         handles = app.enqueue_many([noop.s(i) for i in range(10)])
+        assert len(ended) == 1
+        ended = lose_acknowledgements(app.store)  # several statements, made as they go
+        handles += app.enqueue_many([noop.s(i) for i in range(INSERT_CHUNK + 2)])
         assert len(ended) == 1
         everything = app.store.list_jobs(JobFilter(), limit=None)
         assert sorted(job.id for job in everything) == sorted(h.id for h in handles)

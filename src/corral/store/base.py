@@ -13,7 +13,7 @@ thread.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -261,11 +261,13 @@ class Store(Protocol):
 
     # -- jobs ---------------------------------------------------------------------------
 
-    def enqueue_jobs(self, jobs: Sequence[NewJob], *, actor: str | None = None,
+    def enqueue_jobs(self, jobs: Iterable[NewJob], *, actor: str | None = None,
                      batch: NewBatch | None = None) -> list[Job]:
         """Insert all ``jobs`` in one transaction (all or none): ``-> queued``, or
         ``-> scheduled`` when ``run_at`` is in the future. Wakes workers on their queues.
-        With ``batch``, the batch row is inserted in the same transaction.
+        With ``batch``, the batch row is inserted in the same transaction. ``jobs`` is
+        drawn as the write goes (a generator's error fails the call, which then writes
+        nothing), and each job is drawn once, however often the write is retried.
 
         A job whose ``unique_key`` an active job already holds is not inserted: that job is
         returned in its place (atomic under concurrent enqueuers: a partial unique index).

@@ -421,16 +421,16 @@ def job_from_new(job: NewJob, status: str, run_at: datetime | None,
     })
 
 
-def check_distinct_ids(jobs: Sequence[NewJob]) -> None:
+def check_distinct_ids(jobs: Sequence[NewJob], seen: set[str]) -> None:
     """One id twice in one enqueue is the caller's mistake, not a retry (a retry is a
-    second call): refused before anything is written, so the call stays all or none."""
-    if len({job.id for job in jobs}) < len(jobs):
-        seen: set[str] = set()
-        for job in jobs:
-            if job.id in seen:
-                raise errors.InvalidArguments(
-                    f"job id {job.id} appears twice in one enqueue", job_id=job.id)
-            seen.add(job.id)
+    second call): refused before the statement that would write it, so the call stays all
+    or none. ``seen``: the ids of the enqueue's earlier statements (this one's are added)."""
+    for job in jobs:
+        if job.id in seen:
+            raise errors.InvalidArguments(
+                f"job id {job.id} appears twice in one enqueue", job_id=job.id)
+        seen.add(job.id)
+
 
 def skipped_jobs(jobs: Sequence[NewJob], found: Sequence[Job]) -> dict[str, Job]:
     """What an enqueue returns, by new id, for ``jobs`` its insert skipped, out of

@@ -22,10 +22,11 @@ Layers: ``Corral`` (the facade) -> ``Engine`` (this module) -> ``Driver``
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
@@ -45,6 +46,10 @@ Row = Mapping[str, Any]
 
 LIMITED_EVERY = 1.0  # seconds: the longest a worker goes without looking at limited work
 PRUNE_CHUNK = 5000  # rows deleted per retention transaction
+INSERT_CHUNK = 1000
+"""Jobs per insert statement. A bigger enqueue is one transaction of several statements
+sent without waiting for each (``Tx.rows_many``): the server inserts one chunk while the
+next is made here, its jobs drawn from the caller as they are reached (``_Drawn``)."""
 LEAVES_ON_CANCEL = [*map(str, PENDING), str(JobStatus.RUNNING)]
 STUCK_LOST = {**trail.WORKER_LOST, "message": "reset as stuck: its worker is dead"}
 
@@ -56,6 +61,11 @@ class Tx(Protocol):
 
     def rows(self, query: str, **params: Any) -> list[Any]:
         """Run the named query; the rows it returns (``[]`` for none)."""
+
+    def rows_many(self, query: str, param_sets: Iterable[dict[str, Any]]) -> list[Any]:
+        """Run the named query once per parameter set, in order, in this transaction; the
+        rows of all of them. A backend may send each before the last has answered, so a
+        set is made while the database runs the one before."""
 
     def count(self, query: str, **params: Any) -> int:
         """Run the named query; how many rows it changed."""
@@ -150,33 +160,51 @@ class Engine:
 
     # -- jobs -----------------------------------------------------------------------------
 
-    @_operation
-    def enqueue_jobs(self, jobs: Sequence[NewJob], *, actor: str | None = None,
+    def enqueue_jobs(self, jobs: Iterable[NewJob], *, actor: str | None = None,
                      batch: NewBatch | None = None) -> list[Job]:
-        if not jobs and batch is None:
+        return self.driver.call(self._enqueue_jobs, _Drawn(jobs), actor, batch)
+
+    def _enqueue_jobs(self, jobs: _Drawn, actor: str | None, batch: NewBatch | None
+                      ) -> list[Job]:
+        first = jobs.chunk(0)
+        if not first and batch is None:
             return []
-        records = [_job_record(job) for job in jobs]
-        codec.check_distinct_ids(jobs)
+        several = jobs.longer_than(INSERT_CHUNK)
         # one statement unless a batch row or a unique key must be checked in the same
-        # transaction (the partial unique index makes a racing enqueuer wait, then skip)
-        alone = batch is None and not any(job.unique_key for job in jobs)
+        # transaction (the partial unique index makes a racing enqueuer wait, then skip),
+        # or the jobs take several
+        alone = batch is None and not several and not any(job.unique_key for job in first)
         with self.driver.write(one_statement=alone) as tx:
             if batch is not None:
                 tx.rows("insert_batch", id=batch.id, name=batch.name, on_complete=json.dumps(
                     on_complete_json(batch.on_complete)) if batch.on_complete else None)
-            return self._insert_jobs(tx, jobs, records, actor)
+            return self._insert_jobs(tx, jobs.chunks(), actor, several=several)
 
-    def _insert_jobs(self, tx: Tx, jobs: Sequence[NewJob], records: list[dict[str, Any]],
-                     actor: str | None) -> list[Job]:
-        """Insert ``jobs``; the statement writes their ``enqueued`` trail rows. A job whose
-        ``unique_key`` an active job holds comes back as that job; a job whose id is
-        stored (a retry whose commit went unacknowledged) comes back as stored, with no
-        second trail row or wake-up."""
-        if not jobs:
-            return []
-        written = {row["id"]: row for row in tx.rows(
-            "insert_jobs", rows=records, ids=[job.id for job in jobs], actor=actor,
-            data=trail.request_data_json())}
+    def _insert_jobs(self, tx: Tx, chunks: Iterable[Sequence[NewJob]], actor: str | None,
+                     *, several: bool = False) -> list[Job]:
+        """Insert the jobs of ``chunks`` (``several``: more than one statement's worth);
+        the statement writes their ``enqueued`` trail rows. A job whose ``unique_key`` an
+        active job holds comes back as that job; a job whose id is stored (a retry whose
+        commit went unacknowledged) comes back as stored, with no second trail row or
+        wake-up."""
+        jobs: list[NewJob] = []
+        seen: set[str] = set()
+        data = trail.request_data_json()
+
+        def statement(chunk: Sequence[NewJob]) -> dict[str, Any]:
+            records = [_job_record(job) for job in chunk]  # checked before it is sent
+            codec.check_distinct_ids(chunk, seen)
+            jobs.extend(chunk)
+            return {"rows": records, "ids": [job.id for job in chunk], "actor": actor,
+                    "data": data}
+
+        statements = map(statement, chunks)
+        if several:
+            rows = tx.rows_many("insert_jobs", statements)
+        else:
+            first = next(statements, None)
+            rows = tx.rows("insert_jobs", **first) if first and first["rows"] else []
+        written = {row["id"]: row for row in rows}
         tx.wake({row["queue"] for row in written.values() if row["status"] == "queued"})
         skipped = [job for job in jobs if job.id not in written
                    ] if len(written) < len(jobs) else []
@@ -538,13 +566,12 @@ class Engine:
 
     @_operation
     def enqueue_tick(self, name: str, tick: datetime, job: NewJob, *, actor: str) -> bool:
-        record = _job_record(job)
         with self.driver.write() as tx:
             if not tx.count("insert_tick", name=name, tick=tick, job_id=job.id):
                 held = tx.rows("tick_job", name=name, tick=tick)
                 if not held or held[0]["job_id"] != job.id:
                     return False  # another scheduler's; else a retry of ours, committed
-            self._insert_jobs(tx, [job], [record], actor)
+            self._insert_jobs(tx, [[job]], actor)
         return True
 
     @_operation
@@ -570,7 +597,7 @@ class Engine:
             jobs = [on_complete_job(_object(self.driver.json_value(row["on_complete"])),
                                     uuid7(), row["id"])
                     for row in tx.rows("finished_batches")]
-            self._insert_jobs(tx, jobs, [_job_record(job) for job in jobs], actor)
+            self._insert_jobs(tx, [jobs], actor)
         return [job.id for job in jobs]
 
     @_operation
@@ -672,6 +699,37 @@ class Engine:
         """Append trail rows in the caller's transaction (one statement for any number)."""
         if events:
             tx.rows("insert_events", rows=_event_records(events))
+
+
+class _Drawn:
+    """The jobs of one enqueue, drawn from the caller's iterable as the write reaches them
+    (a generator makes each job while the database inserts the chunk before) and kept: an
+    attempt the driver runs again (a lost connection) writes the very jobs, ids included,
+    that the first attempt wrote."""
+
+    def __init__(self, source: Iterable[NewJob]) -> None:
+        self._source = iter(source)
+        self._drawn: list[NewJob] = []
+
+    def _draw(self, count: int) -> None:
+        if len(self._drawn) < count:
+            self._drawn.extend(itertools.islice(self._source, count - len(self._drawn)))
+
+    def chunk(self, index: int) -> list[NewJob]:
+        """The ``index``-th ``INSERT_CHUNK`` jobs (fewer at the end, none past it)."""
+        self._draw((index + 1) * INSERT_CHUNK)
+        return self._drawn[index * INSERT_CHUNK:(index + 1) * INSERT_CHUNK]
+
+    def chunks(self) -> Iterator[list[NewJob]]:
+        for index in itertools.count():
+            chunk = self.chunk(index)
+            if not chunk:
+                return
+            yield chunk
+
+    def longer_than(self, count: int) -> bool:
+        self._draw(count + 1)
+        return len(self._drawn) > count
 
 
 # -- records sent to the SQL -------------------------------------------------------------------

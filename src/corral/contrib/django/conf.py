@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -108,18 +108,20 @@ class DjangoCorral(Corral):
         self.enqueue_on_commit = enqueue_on_commit
         self.django_database = django_database
 
-    def write_jobs(self, new_jobs: list[NewJob], *, actor: str,
+    def write_jobs(self, new_jobs: Iterable[NewJob], *, actor: str,
                    batch: NewBatch | None = None) -> list[Job]:
         """Inside ``transaction.atomic()``: written when it commits, dropped on rollback,
         so a worker never sees a job whose rows (a ``CrawlJob`` it reads) are not there
-        yet. The jobs returned meanwhile are as they will be written."""
+        yet. The jobs returned meanwhile are as they will be written (each made now, so
+        a bad argument fails the call, not the commit)."""
         connection = transaction.get_connection(self.django_database)
         if not (self.enqueue_on_commit and connection.in_atomic_block):
             return super().write_jobs(new_jobs, actor=actor, batch=batch)
+        made = list(new_jobs)
         write = super().write_jobs
-        transaction.on_commit(lambda: write(new_jobs, actor=actor, batch=batch),
+        transaction.on_commit(lambda: write(made, actor=actor, batch=batch),
                               using=self.django_database)
-        return [pending_job(new_job) for new_job in new_jobs]
+        return [pending_job(new_job) for new_job in made]
 
     def prepare_function(self, function: Callable[..., Any]) -> Callable[..., Any]:
         """A sync task runs between ``close_old_connections()`` calls, like a request:

@@ -130,6 +130,9 @@ class _Tx:
     def rows(self, query: str, **params: Any) -> list[Any]:
         return self._driver.run(self.conn, query, params, self.now)[0]
 
+    def rows_many(self, query: str, param_sets: Iterable[dict[str, Any]]) -> list[Any]:
+        return [row for params in param_sets for row in self.rows(query, **params)]
+
     def count(self, query: str, **params: Any) -> int:
         return self._driver.run(self.conn, query, params, self.now)[1]
 
