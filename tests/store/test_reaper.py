@@ -8,6 +8,7 @@ import time
 import psycopg
 import pytest
 
+from corral.maintenance.reaper import CONFIRM_SLACK, Reaper
 from corral.status import TRANSITIONS, JobStatus
 from corral.store import Store, open_store
 from corral.store.base import ReapReport, WorkerInfo
@@ -169,14 +170,14 @@ def test_a_worker_whose_sessions_are_terminated_takes_its_lock_back_and_keeps_it
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_the_reaper_confirms_a_free_lock_as_soon_as_it_may_not_a_pass_later(
         store: Store) -> None:
-    from corral.maintenance.reaper import CONFIRM_SLACK, Reaper
-
     lock = register(store)
     job = make_job(store, S.RUNNING, max_attempts=1)
     reaper = Reaper(store, lease=60, heartbeat_interval=5, actor="reaper")
     lock.release()  # type: ignore[attr-defined]
     waits = []
+    deadline = time.monotonic() + 10
     while not reaper.run_once().failed:  # the passes the reaper's own loop would make
+        assert time.monotonic() < deadline, "the free lock was never confirmed"
         waits.append(reaper.next_wait())
         time.sleep(waits[-1])
     assert store.get_job(job.id).status == S.FAILED

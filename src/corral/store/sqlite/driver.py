@@ -3,9 +3,9 @@
 Several processes share one file (server, workers, CLI). Each thread gets its own
 connection; writers take turns on a lock file (``<db>.writers``) and then on SQLite's write
 lock, waiting out ``busy_timeout`` and then retrying, so "database is locked" never reaches
-a caller. Times are stored as UNIX epoch
-seconds and returned as aware UTC datetimes; JSON columns hold text. Wake-ups and stop
-requests ring the workers' doorbells once the write has committed (``doorbell.py``).
+a caller. Times are stored as UNIX epoch seconds and returned as aware UTC datetimes; JSON
+columns hold text. Wake-ups and stop requests ring the workers' doorbells once the write
+has committed (``doorbell.py``).
 """
 
 from __future__ import annotations
