@@ -71,3 +71,32 @@ def test_postgres_indexes_only_jobs_with_labels_and_finds_them_by_index(
     assert "jobs_meta" in plan, plan
     assert indexed is not None and "WHERE" in indexed[0], indexed
     assert len(store.list_jobs(JobFilter(meta={"crawl_job_id": 7}))) == 40  # 7, 57, ... 1957
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_postgres_finds_an_old_label_by_the_index_not_by_walking_every_newer_job(
+    store: Store, db_url: str,
+) -> None:
+    """A label marks jobs enqueued together (a crawl). Left to itself the planner walked
+    the primary key newest first, expecting matches spread evenly, and read every newer
+    job to find an old crawl (230 ms at 1M rows); the lookup must read the matches.
+    And the meta index keeps its pending list short: every lookup reads it end to end
+    until something merges it (4 MB by default)."""
+    store.enqueue_jobs([new_job(meta={"crawl_job_id": n // 100}) for n in range(5000)])
+    target = connection.parse(db_url)
+    with psycopg.connect(target.conninfo, autocommit=True,
+                         options=f"-c search_path={target.schema}") as conn:
+        conn.execute("ANALYZE jobs")
+        params = dict.fromkeys((
+            "statuses", "ids", "queue", "task", "batch_id", "limit_key", "created_before",
+            "created_after", "before_id", "id_low", "id_high"))
+        params.update(meta=json.dumps({"crawl_job_id": 0}), limit=10)
+        plan = "\n".join(row[0] for row in conn.execute(
+            "EXPLAIN " + POSTGRES_QUERIES["list_jobs_labelled"], params))
+        options = conn.execute(
+            "SELECT reloptions FROM pg_class WHERE oid = 'jobs_meta'::regclass").fetchone()
+    assert "Bitmap Index Scan on jobs_meta" in plan, plan
+    assert "jobs_pkey" not in plan, plan
+    assert options is not None and "gin_pending_list_limit=256" in (options[0] or []), options
+    found = store.list_jobs(JobFilter(meta={"crawl_job_id": 0}), limit=10)
+    assert [job.meta for job in found] == [{"crawl_job_id": 0}] * 10

@@ -1,5 +1,5 @@
-"""Browser fixtures: one server per test module, one headless Chromium per session, and a
-fresh browser context (so a fresh sessionStorage) per test."""
+"""Browser fixtures: one server per test module, one headless Chromium for the web tests,
+and a fresh browser context (so a fresh sessionStorage) per test."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ from tests.web.server import ADMIN_TOKEN, CHROMIUM, CHROMIUM_ARGS, Server, serve
 expect.set_options(timeout=20_000)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """The system Chromium; CI (CORRAL_REQUIRE_BROWSER=1) fails instead of skipping."""
+    """The system Chromium; CI (CORRAL_REQUIRE_BROWSER=1) fails instead of skipping.
+    Closed when the web tests are done: Playwright's sync API runs an event loop on the
+    main thread while it is open, and Django's ORM refuses to run inside one, so the
+    Django tests failed when they ran after these."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CORRAL_REQUIRE_BROWSER") == "1":
             pytest.fail(f"{CHROMIUM} is required (apt-get install -y chromium)")

@@ -399,22 +399,28 @@ ORDER BY id DESC
 LIMIT %(limit)s;
 
 -- name: list_jobs_labelled
--- list_jobs with meta labels given, the containment a plain condition: a prepared
--- (generic) plan of list_jobs cannot use jobs_meta behind "%(meta)s IS NULL OR ...", and
--- read every row newest first (240 ms at 1M rows); this one probes the index (which
--- holds only jobs with labels: "meta::text <> '{}'", named here so the planner uses it).
-SELECT * FROM jobs
-WHERE meta::jsonb @> %(meta)s::jsonb AND meta::text <> '{}'
-  AND (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
-  AND (%(ids)s::text[] IS NULL OR id = ANY(%(ids)s::text[]))
-  AND (%(queue)s::text IS NULL OR queue = %(queue)s::text)
-  AND (%(task)s::text IS NULL OR task = %(task)s::text)
-  AND (%(batch_id)s::text IS NULL OR batch_id = %(batch_id)s::text)
-  AND (%(limit_key)s::text IS NULL OR limit_key = %(limit_key)s::text)
-  AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s::timestamptz)
-  AND (%(created_after)s::timestamptz IS NULL OR created_at > %(created_after)s::timestamptz)
-  AND (%(before_id)s::text IS NULL OR id < %(before_id)s::text)
-  AND (%(id_low)s::text IS NULL OR id BETWEEN %(id_low)s::text AND %(id_high)s::text)
+-- list_jobs with meta labels given: the jobs holding the labels are found through the
+-- jobs_meta index (which holds only jobs with labels: "meta::text <> '{}'", named here so
+-- the planner uses it), then sorted, so the cost follows the matches, not the table (as
+-- on SQLite). The fence matters: left to itself, with ORDER BY id LIMIT, the planner
+-- walks the primary key newest first and filters, expecting matches spread evenly, but a
+-- label marks jobs enqueued together: a crawl's old jobs took 230 ms at 1M rows instead
+-- of 1.3 ms. (Nor can a prepared, generic plan of list_jobs use the index behind
+-- "%(meta)s IS NULL OR ...".)
+WITH matches AS MATERIALIZED (
+  SELECT * FROM jobs
+  WHERE meta::jsonb @> %(meta)s::jsonb AND meta::text <> '{}'
+    AND (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
+    AND (%(ids)s::text[] IS NULL OR id = ANY(%(ids)s::text[]))
+    AND (%(queue)s::text IS NULL OR queue = %(queue)s::text)
+    AND (%(task)s::text IS NULL OR task = %(task)s::text)
+    AND (%(batch_id)s::text IS NULL OR batch_id = %(batch_id)s::text)
+    AND (%(limit_key)s::text IS NULL OR limit_key = %(limit_key)s::text)
+    AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s::timestamptz)
+    AND (%(created_after)s::timestamptz IS NULL OR created_at > %(created_after)s::timestamptz)
+    AND (%(before_id)s::text IS NULL OR id < %(before_id)s::text)
+    AND (%(id_low)s::text IS NULL OR id BETWEEN %(id_low)s::text AND %(id_high)s::text))
+SELECT * FROM matches
 ORDER BY id DESC
 LIMIT %(limit)s;
 
