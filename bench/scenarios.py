@@ -84,10 +84,6 @@ class Bench:
                 conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
 
 
-
-
-
-
 @contextmanager
 def bench(backend: str, scratch: Path) -> Iterator[Bench]:
     run = Bench(backend, scratch)
@@ -95,8 +91,6 @@ def bench(backend: str, scratch: Path) -> Iterator[Bench]:
         yield run
     finally:
         run.close()
-
-
 
 
 # -- scenarios ---------------------------------------------------------------------------
