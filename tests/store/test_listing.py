@@ -8,7 +8,7 @@ from corral import errors
 from corral.status import JobStatus
 from corral.store import Store
 from corral.store.base import JobFilter
-from tests.factories import make_job
+from tests.factories import WORKER, make_job, new_job
 
 S = JobStatus
 
@@ -31,3 +31,36 @@ def test_text_with_a_nul_character_is_stored_or_refused_as_bad_input(store: Stor
             store.list_jobs(where)
     else:
         assert store.list_jobs(where) == []
+
+
+def test_a_label_pages_newest_first_whether_most_jobs_carry_it_or_few(store: Store) -> None:
+    """A page of a label is looked for among the newest 1,000 jobs (before the cursor)
+    first, then through the label index: both must give the same pages. Every job carries
+    the tenant, a seventh are flagged, the oldest 150 are crawl 1; 300 are running."""
+    jobs = store.enqueue_jobs([
+        new_job(meta={"tenant": "acme", "crawl": 1 if n < 150 else 2, "flagged": n % 7 == 0})
+        for n in range(2500)])
+    running = {job.id for job in store.claim_jobs(WORKER, ["default"], 300)}
+
+    def expected(label: dict[str, object], queued_only: bool = False) -> list[str]:
+        return sorted((job.id for job in jobs
+                       if all(job.meta[key] == value for key, value in label.items())
+                       and not (queued_only and job.id in running)), reverse=True)
+
+    def paged(label: dict[str, object], limit: int, queued_only: bool = False) -> list[str]:
+        found: list[str] = []
+        while True:
+            page = store.list_jobs(JobFilter(
+                meta=label, before_id=found[-1] if found else None,
+                statuses=(S.QUEUED,) if queued_only else None), limit=limit)
+            found += [job.id for job in page]
+            if len(page) < limit:
+                return found
+
+    for label in ({"tenant": "acme"}, {"flagged": True}, {"crawl": 1}, {"crawl": 2}):
+        assert paged(label, 100) == expected(label), label
+        assert paged(label, 250) == expected(label), label
+        assert paged(label, 100, queued_only=True) == expected(label, queued_only=True), label
+        assert [job.id for job in store.list_jobs(JobFilter(meta=label), limit=None)] == (
+            expected(label))
+    assert paged({"tenant": "other"}, 100) == []

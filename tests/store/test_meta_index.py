@@ -27,7 +27,7 @@ def test_sqlite_finds_labelled_jobs_by_index_probes(sqlite_store: Store) -> None
     params: dict[str, object] = {name: None for name in (
         "statuses", "ids", "queue", "task", "batch_id", "limit_key", "created_before",
         "created_after", "before_id", "id_low", "id_high")}
-    params.update(meta=json.dumps({"crawl_job_id": 1, "ok": True}), limit=100)
+    params.update(meta=json.dumps({"crawl_job_id": 1, "ok": True}), limit=100, newest=None)
     with sqlite3.connect(sqlite_store.driver.path) as conn:
         plan = [row[3] for row in conn.execute(
             "EXPLAIN QUERY PLAN " + SQLITE_QUERIES["list_jobs_labelled"], params)]
@@ -63,7 +63,7 @@ def test_postgres_indexes_only_jobs_with_labels_and_finds_them_by_index(
         params = dict.fromkeys((
             "statuses", "ids", "queue", "task", "batch_id", "limit_key", "created_before",
             "created_after", "before_id", "id_low", "id_high"))
-        params.update(meta=json.dumps({"crawl_job_id": 7}), limit=100)
+        params.update(meta=json.dumps({"crawl_job_id": 7}), limit=100, newest=None)
         plan = "\n".join(row[0] for row in conn.execute(
             "EXPLAIN " + POSTGRES_QUERIES["list_jobs_labelled"], params))
         indexed = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'jobs_meta' "
@@ -90,7 +90,7 @@ def test_postgres_finds_an_old_label_by_the_index_not_by_walking_every_newer_job
         params = dict.fromkeys((
             "statuses", "ids", "queue", "task", "batch_id", "limit_key", "created_before",
             "created_after", "before_id", "id_low", "id_high"))
-        params.update(meta=json.dumps({"crawl_job_id": 0}), limit=10)
+        params.update(meta=json.dumps({"crawl_job_id": 0}), limit=10, newest=None)
         plan = "\n".join(row[0] for row in conn.execute(
             "EXPLAIN " + POSTGRES_QUERIES["list_jobs_labelled"], params))
         options = conn.execute(

@@ -431,17 +431,29 @@ ORDER BY id DESC
 LIMIT COALESCE(:limit, -1);
 
 -- name: list_jobs_labelled
--- list_jobs with meta labels given: the jobs holding every label are found in job_labels
--- (an index probe per label, migration 0007), then checked against their meta as in
--- list_jobs (the meta is the truth), so the cost follows the matches, not the table.
+-- list_jobs with meta labels given, from one of two sources, then checked against each
+-- job's meta as in list_jobs (the meta is the truth). With :newest set, the newest :newest
+-- jobs (older than :before_id, if given): a label most jobs carry costs a page, not all
+-- its jobs (the engine asks job_labels when they hold less than a page). Without it, the
+-- jobs holding every label in job_labels (an index probe per label, migration 0007), so
+-- an old crawl's page costs its matches, not the table.
 SELECT * FROM jobs
 WHERE id IN (
+      SELECT id FROM (
+          SELECT id FROM jobs
+          WHERE :newest IS NOT NULL
+            AND id <= CASE WHEN :before_id IS NULL THEN (SELECT max(id) FROM jobs)
+                           ELSE (SELECT max(id) FROM jobs WHERE id < :before_id) END
+          ORDER BY id DESC
+          LIMIT COALESCE(:newest, 0))
+      UNION ALL
       SELECT found.job_id FROM json_each(:meta) AS label
       JOIN job_labels AS found
         ON found.key = label.key
        AND found.kind = CASE WHEN label.type IN ('integer', 'real') THEN 'number'
                              ELSE label.type END
        AND found.value IS label.atom
+      WHERE :newest IS NULL
       GROUP BY found.job_id
       HAVING count(*) = (SELECT count(*) FROM json_each(:meta)))
   AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
