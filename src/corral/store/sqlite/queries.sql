@@ -434,16 +434,27 @@ LIMIT COALESCE(:limit, -1);
 -- list_jobs with meta labels given, from one of two sources, then checked against each
 -- job's meta as in list_jobs (the meta is the truth). With :newest set, the newest :newest
 -- jobs (older than :before_id, if given): a label most jobs carry costs a page, not all
--- its jobs (the engine asks job_labels when they hold less than a page). Without it, the
--- jobs holding every label in job_labels (an index probe per label, migration 0007), so
--- an old crawl's page costs its matches, not the table.
+-- its jobs (the engine asks job_labels when they hold less than a page). Checking each
+-- job's meta costs ~2 us, so the walk is taken only for labels on at least twice as many
+-- jobs (counted in job_labels up to there); below, reading the matches costs no more.
+-- Without :newest, the jobs holding every label in job_labels (an index probe per label,
+-- migration 0007), so an old crawl's page costs its matches, not the table.
 SELECT * FROM jobs
 WHERE id IN (
       SELECT id FROM (
           SELECT id FROM jobs
           WHERE :newest IS NOT NULL
-            AND id <= CASE WHEN :before_id IS NULL THEN (SELECT max(id) FROM jobs)
-                           ELSE (SELECT max(id) FROM jobs WHERE id < :before_id) END
+            AND id <= CASE  -- NULL, an empty range, for a label on fewer jobs
+                WHEN (SELECT count(*) FROM (
+                          SELECT 1 FROM json_each(:meta) AS label
+                          JOIN job_labels AS found
+                            ON found.key = label.key
+                           AND found.kind = CASE WHEN label.type IN ('integer', 'real')
+                                                 THEN 'number' ELSE label.type END
+                           AND found.value IS label.atom
+                          LIMIT 2 * :newest)) < 2 * :newest THEN NULL
+                WHEN :before_id IS NULL THEN (SELECT max(id) FROM jobs)
+                ELSE (SELECT max(id) FROM jobs WHERE id < :before_id) END
           ORDER BY id DESC
           LIMIT COALESCE(:newest, 0))
       UNION ALL
