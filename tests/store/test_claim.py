@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 from corral.status import JobStatus
-from corral.store import Store
+from corral.store import Store, migrate
+from corral.store.engine import Engine
+from corral.store.sqlite.driver import SQLiteDriver
 from tests.factories import WORKER, make_job, new_job
 
 S = JobStatus
@@ -65,12 +68,6 @@ def test_sqlite_writes_a_claims_trail_rows_without_reading_every_held_job(
     """The "claimed" rows are found as this worker's held jobs started at the claim's time:
     a probe of jobs_held on both, not a read of every job the worker holds (a claim took
     0.5 ms with 1,000 held and 1.9 ms with 12,000)."""
-    import sqlite3
-
-    from corral.store import migrate
-    from corral.store.engine import Engine
-    from corral.store.sqlite.driver import SQLiteDriver
-
     assert isinstance(sqlite_store, Engine) and isinstance(sqlite_store.driver, SQLiteDriver)
     claim = migrate.load_queries("corral.store.sqlite")["claim_jobs"]
     trail_rows = claim[claim.rindex("INSERT INTO job_events"):]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Any
 
 import psycopg
 import pytest
 
 from corral.store import Store, migrate
 from corral.store.base import JobFilter
-from corral.store.engine import Engine
+from corral.store.engine import Engine, _listing
 from corral.store.postgres import connection
 from corral.store.sqlite.driver import SQLiteDriver
 from tests.factories import new_job
@@ -20,14 +21,19 @@ SQLITE_QUERIES = migrate.load_queries("corral.store.sqlite")
 POSTGRES_QUERIES = migrate.load_queries("corral.store.postgres")
 
 
+def labelled(meta: dict[str, Any], limit: int) -> dict[str, Any]:
+    """The parameters the engine gives list_jobs_labelled for ``meta`` (the index's
+    source: no walk of the newest jobs)."""
+    query, params = _listing(JobFilter(meta=meta), limit=limit)
+    assert query == "list_jobs_labelled"
+    return params
+
+
 def test_sqlite_finds_labelled_jobs_by_index_probes(sqlite_store: Store) -> None:
     assert isinstance(sqlite_store, Engine) and isinstance(sqlite_store.driver, SQLiteDriver)
     jobs = sqlite_store.enqueue_jobs([new_job(meta={"crawl_job_id": n % 3, "ok": n % 2 == 0})
                                       for n in range(30)])
-    params: dict[str, object] = {name: None for name in (
-        "statuses", "ids", "queue", "task", "batch_id", "limit_key", "created_before",
-        "created_after", "before_id", "id_low", "id_high")}
-    params.update(meta=json.dumps({"crawl_job_id": 1, "ok": True}), limit=100, newest=None)
+    params = labelled({"crawl_job_id": 1, "ok": True}, 100)
     with sqlite3.connect(sqlite_store.driver.path) as conn:
         plan = [row[3] for row in conn.execute(
             "EXPLAIN QUERY PLAN " + SQLITE_QUERIES["list_jobs_labelled"], params)]
@@ -60,10 +66,7 @@ def test_postgres_indexes_only_jobs_with_labels_and_finds_them_by_index(
                          options=f"-c search_path={target.schema}") as conn:
         conn.execute("ANALYZE jobs")
         conn.execute("SET enable_seqscan = off")  # a small table: ask whether it *can*
-        params = dict.fromkeys((
-            "statuses", "ids", "queue", "task", "batch_id", "limit_key", "created_before",
-            "created_after", "before_id", "id_low", "id_high"))
-        params.update(meta=json.dumps({"crawl_job_id": 7}), limit=100, newest=None)
+        params = labelled({"crawl_job_id": 7}, 100)
         plan = "\n".join(row[0] for row in conn.execute(
             "EXPLAIN " + POSTGRES_QUERIES["list_jobs_labelled"], params))
         indexed = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'jobs_meta' "
@@ -87,10 +90,7 @@ def test_postgres_finds_an_old_label_by_the_index_not_by_walking_every_newer_job
     with psycopg.connect(target.conninfo, autocommit=True,
                          options=f"-c search_path={target.schema}") as conn:
         conn.execute("ANALYZE jobs")
-        params = dict.fromkeys((
-            "statuses", "ids", "queue", "task", "batch_id", "limit_key", "created_before",
-            "created_after", "before_id", "id_low", "id_high"))
-        params.update(meta=json.dumps({"crawl_job_id": 0}), limit=10, newest=None)
+        params = labelled({"crawl_job_id": 0}, 10)
         plan = "\n".join(row[0] for row in conn.execute(
             "EXPLAIN " + POSTGRES_QUERIES["list_jobs_labelled"], params))
         options = conn.execute(
