@@ -438,34 +438,31 @@ LIMIT COALESCE(:limit, -1);
 -- job's meta costs ~2 us, so the walk is taken only for labels on at least twice as many
 -- jobs (counted in job_labels up to there); below, reading the matches costs no more.
 -- Without :newest, the jobs holding every label in job_labels (an index probe per label,
--- migration 0007), so an old crawl's page costs its matches, not the table.
+-- migration 0007), so an old crawl's page costs its matches, not the table. (NOT
+-- MATERIALIZED: each use reads only what it needs, the count stops at its limit.)
+WITH found AS NOT MATERIALIZED (
+    SELECT labels.job_id FROM json_each(:meta) AS label
+    JOIN job_labels AS labels
+      ON labels.key = label.key
+     AND labels.kind = CASE WHEN label.type IN ('integer', 'real') THEN 'number'
+                            ELSE label.type END
+     AND labels.value IS label.atom)
 SELECT * FROM jobs
 WHERE id IN (
       SELECT id FROM (
           SELECT id FROM jobs
           WHERE :newest IS NOT NULL
             AND id <= CASE  -- NULL, an empty range, for a label on fewer jobs
-                WHEN (SELECT count(*) FROM (
-                          SELECT 1 FROM json_each(:meta) AS label
-                          JOIN job_labels AS found
-                            ON found.key = label.key
-                           AND found.kind = CASE WHEN label.type IN ('integer', 'real')
-                                                 THEN 'number' ELSE label.type END
-                           AND found.value IS label.atom
-                          LIMIT 2 * :newest)) < 2 * :newest THEN NULL
+                WHEN (SELECT count(*) FROM (SELECT 1 FROM found LIMIT 2 * :newest))
+                     < 2 * :newest THEN NULL
                 WHEN :before_id IS NULL THEN (SELECT max(id) FROM jobs)
                 ELSE (SELECT max(id) FROM jobs WHERE id < :before_id) END
           ORDER BY id DESC
           LIMIT COALESCE(:newest, 0))
       UNION ALL
-      SELECT found.job_id FROM json_each(:meta) AS label
-      JOIN job_labels AS found
-        ON found.key = label.key
-       AND found.kind = CASE WHEN label.type IN ('integer', 'real') THEN 'number'
-                             ELSE label.type END
-       AND found.value IS label.atom
+      SELECT job_id FROM found
       WHERE :newest IS NULL
-      GROUP BY found.job_id
+      GROUP BY job_id
       HAVING count(*) = (SELECT count(*) FROM json_each(:meta)))
   AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
