@@ -50,12 +50,6 @@ INSERT_CHUNK = 1000
 """Jobs per insert statement. A bigger enqueue is one transaction of several statements
 sent without waiting for each (``Tx.rows_many``): the server inserts one chunk while the
 next is made here, its jobs drawn from the caller as they are reached (``_Drawn``)."""
-LABEL_WINDOW = 1000
-"""Newest jobs a page of a meta label is first looked for among (``list_jobs_labelled``'s
-``newest``): a label most jobs carry is found there in ~3 ms, where its index returns
-every job it marks (a page of a label on 200,000 jobs: 125-210 ms). Only when they hold
-less than the page is the index asked; a page of at most a tenth of it is looked for
-there. (SQLite skips the walk for labels on fewer than twice as many jobs.)"""
 LEAVES_ON_CANCEL = [*map(str, PENDING), str(JobStatus.RUNNING)]
 STUCK_LOST = {**trail.WORKER_LOST, "message": "reset as stuck: its worker is dead"}
 
@@ -501,10 +495,6 @@ class Engine:
     @_operation
     def list_jobs(self, where: base.JobFilter, *, limit: int | None = 100) -> list[Job]:
         query, params = _listing(where, limit=limit)
-        if where.meta and limit is not None and limit * 10 <= LABEL_WINDOW:
-            rows = self.driver.read(query, **{**params, "newest": LABEL_WINDOW})
-            if len(rows) >= limit:  # a full page among the newest jobs: the page it is
-                return self._jobs(rows)[0]
         return self._jobs(self.driver.read(query, **params))[0]
 
     def _jobs(self, rows: Sequence[Any], tx: Tx | None = None) -> tuple[list[Job], set[str]]:
@@ -784,7 +774,7 @@ def _outcome_record(outcome: Outcome) -> dict[str, Any]:
 
 def _listing(where: base.JobFilter, *, limit: int | None) -> tuple[str, dict[str, Any]]:
     """The query and parameters that list the jobs ``where`` matches, newest first (with
-    labels, a query whose plan finds them by index: job_labels / jobs_meta)."""
+    labels, a walk of one label's jobs in ``job_labels``)."""
     id_low, id_high = where.id_bounds()
     return ("list_jobs_labelled" if where.meta else "list_jobs", {
         "statuses": [str(s) for s in where.statuses] if where.statuses else None,
@@ -792,8 +782,7 @@ def _listing(where: base.JobFilter, *, limit: int | None) -> tuple[str, dict[str
         "queue": where.queue, "task": where.task, "batch_id": where.batch_id,
         "limit_key": where.limit_key, "created_before": where.created_before,
         "created_after": where.created_after, "before_id": where.before_id,
-        "id_low": id_low, "id_high": id_high, "meta": where.meta_json(), "limit": limit,
-        "newest": None})
+        "id_low": id_low, "id_high": id_high, "meta": where.meta_json(), "limit": limit})
 
 
 def _claim_order(row: Row) -> tuple[float, float, str]:

@@ -404,9 +404,8 @@ SELECT * FROM (SELECT * FROM jobs WHERE substr(id, -6) = :tail
                LIMIT :limit);
 
 -- name: list_jobs
--- Jobs matching optional filters (NULL = any), newest first (:limit NULL: all). A meta
--- label (a scalar) matches the same top-level key holding an equal value of the same JSON
--- type, numbers by value (5 matches 5.0), as PostgreSQL's jsonb containment does.
+-- Jobs matching optional filters (NULL = any), newest first (:limit NULL: all); with meta
+-- labels, list_jobs_labelled.
 SELECT * FROM jobs
 WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
@@ -418,52 +417,38 @@ WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:created_after IS NULL OR created_at > :created_after)
   AND (:before_id IS NULL OR id < :before_id)
   AND (:id_low IS NULL OR id BETWEEN :id_low AND :id_high)
-  AND (:meta IS NULL OR NOT EXISTS (
-      SELECT 1 FROM json_each(:meta) AS label
-      WHERE CASE WHEN NOT json_valid(jobs.meta) THEN 1  -- a damaged row matches no label
-                 WHEN label.type IN ('integer', 'real')
-                 THEN COALESCE(json_type(jobs.meta, label.fullkey), '')
-                          NOT IN ('integer', 'real')
-                      OR json_extract(jobs.meta, label.fullkey) != label.atom
-                 ELSE json_type(jobs.meta, label.fullkey) IS NOT label.type
-                      OR json_extract(jobs.meta, label.fullkey) IS NOT label.atom END))
 ORDER BY id DESC
 LIMIT COALESCE(:limit, -1);
 
 -- name: list_jobs_labelled
--- list_jobs with meta labels given, from one of two sources, then checked against each
--- job's meta as in list_jobs (the meta is the truth). With :newest set, the newest :newest
--- jobs (older than :before_id, if given): a label most jobs carry costs a page, not all
--- its jobs (the engine asks job_labels when they hold less than a page). Checking each
--- job's meta costs ~2 us, so the walk is taken only for labels on at least twice as many
--- jobs (counted in job_labels up to there); below, reading the matches costs no more.
--- Without :newest, the jobs holding every label in job_labels (an index probe per label,
--- migration 0007), so an old crawl's page costs its matches, not the table. (NOT
--- MATERIALIZED: each use reads only what it needs, the count stops at its limit.)
-WITH found AS NOT MATERIALIZED (
-    SELECT labels.job_id FROM json_each(:meta) AS label
-    JOIN job_labels AS labels
-      ON labels.key = label.key
-     AND labels.kind = CASE WHEN label.type IN ('integer', 'real') THEN 'number'
-                            ELSE label.type END
-     AND labels.value IS label.atom)
-SELECT * FROM jobs
-WHERE id IN (
-      SELECT id FROM (
-          SELECT id FROM jobs
-          WHERE :newest IS NOT NULL
-            AND id <= CASE  -- NULL, an empty range, for a label on fewer jobs
-                WHEN (SELECT count(*) FROM (SELECT 1 FROM found LIMIT 2 * :newest))
-                     < 2 * :newest THEN NULL
-                WHEN :before_id IS NULL THEN (SELECT max(id) FROM jobs)
-                ELSE (SELECT max(id) FROM jobs WHERE id < :before_id) END
-          ORDER BY id DESC
-          LIMIT COALESCE(:newest, 0))
-      UNION ALL
-      SELECT job_id FROM found
-      WHERE :newest IS NULL
-      GROUP BY job_id
-      HAVING count(*) = (SELECT count(*) FROM json_each(:meta)))
+-- list_jobs with meta labels given: a walk of one label's rows in job_labels, newest job
+-- first (migration 0010), each job checked against the other filters and every label
+-- (the meta is the truth), stopping at :limit: a page costs about a page whether the label
+-- marks a few jobs or most, new or old. Of several labels the walk takes the one on the
+-- fewest jobs (counted up to 10,000 each), so a crawl within a tenant walks the crawl.
+-- The walk starts at the newest job older than :before_id, an index bound ("IS NULL OR"
+-- would make it a filter).
+WITH walked AS (
+    SELECT label.key, CASE WHEN label.type IN ('integer', 'real') THEN 'number'
+                           ELSE label.type END AS kind, label.atom
+    FROM json_each(:meta) AS label
+    ORDER BY CASE WHEN (SELECT count(*) FROM json_each(:meta)) = 1 THEN 0
+                  ELSE (SELECT count(*) FROM (
+                            SELECT 1 FROM job_labels AS counted
+                            WHERE counted.key = label.key
+                              AND counted.kind = CASE WHEN label.type IN ('integer', 'real')
+                                                      THEN 'number' ELSE label.type END
+                              AND counted.value IS label.atom
+                            LIMIT 10000)) END,
+             label.key
+    LIMIT 1
+)
+SELECT jobs.* FROM job_labels AS labels
+JOIN jobs ON jobs.id = labels.job_id
+WHERE labels.key = (SELECT key FROM walked) AND labels.kind = (SELECT kind FROM walked)
+  AND labels.value IS (SELECT atom FROM walked)
+  AND labels.job_id <= CASE WHEN :before_id IS NULL THEN (SELECT max(id) FROM jobs)
+                            ELSE (SELECT max(id) FROM jobs WHERE id < :before_id) END
   AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
   AND (:queue IS NULL OR queue = :queue)
@@ -472,7 +457,6 @@ WHERE id IN (
   AND (:limit_key IS NULL OR limit_key = :limit_key)
   AND (:created_before IS NULL OR created_at < :created_before)
   AND (:created_after IS NULL OR created_at > :created_after)
-  AND (:before_id IS NULL OR id < :before_id)
   AND (:id_low IS NULL OR id BETWEEN :id_low AND :id_high)
   AND NOT EXISTS (
       SELECT 1 FROM json_each(:meta) AS label
@@ -483,7 +467,7 @@ WHERE id IN (
                       OR json_extract(jobs.meta, label.fullkey) != label.atom
                  ELSE json_type(jobs.meta, label.fullkey) IS NOT label.type
                       OR json_extract(jobs.meta, label.fullkey) IS NOT label.atom END)
-ORDER BY id DESC
+ORDER BY labels.job_id DESC
 LIMIT COALESCE(:limit, -1);
 
 -- name: job_events
