@@ -10,7 +10,7 @@ jobs finish; like any Prometheus histogram they count from the server's start.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -28,37 +28,48 @@ REMEMBERED = 100_000  # finished attempts remembered so none is counted twice
 
 
 class StoreCollector(Collector):
-    """Gauges read from the store on every scrape."""
+    """Gauges read from the store on every scrape (``store()``: the app's store then)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Callable[[], Store]) -> None:
         self._store = store
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The gauges without values: what the registry checks names against when the
+        collector is registered (else it collects, i.e. reads the store, right then)."""
+        return iter(self._families())
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        jobs = GaugeMetricFamily("corral_jobs", "Jobs by queue and status.",
-                                 labels=["queue", "status"])
-        for queue, status, count in self._store.jobs_per_queue():
+        store = self._store()
+        jobs, depth, workers = self._families()
+        for queue, status, count in store.jobs_per_queue():
             jobs.add_metric([queue, str(status)], count)
-        yield jobs
-        depth = GaugeMetricFamily("corral_queue_depth",
-                                  "Jobs waiting to start (queued and scheduled) per queue.",
-                                  labels=["queue"])
-        for info in self._store.queue_stats():
+        for info in store.queue_stats():
             depth.add_metric([info.name], info.queued + info.scheduled)
-        yield depth
-        workers = GaugeMetricFamily("corral_workers", "Registered workers by state.",
-                                    labels=["state"])
         states = {"running": 0, "dead": 0, "stopped": 0}
-        for worker in self._store.list_workers():
+        for worker in store.list_workers():
             states[worker.state] = states.get(worker.state, 0) + 1
         for state, count in states.items():
             workers.add_metric([state], count)
-        yield workers
+        return iter((jobs, depth, workers))
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
+        return (GaugeMetricFamily("corral_jobs", "Jobs by queue and status.",
+                                  labels=["queue", "status"]),
+                GaugeMetricFamily("corral_queue_depth",
+                                  "Jobs waiting to start (queued and scheduled) per queue.",
+                                  labels=["queue"]),
+                GaugeMetricFamily("corral_workers", "Registered workers by state.",
+                                  labels=["state"]))
 
 
 class Metrics:
-    """The registry the server's ``/metrics`` renders (one per app, not the global one)."""
+    """The registry the server's ``/metrics`` renders (one per app, not the global one).
+    ``store`` gives the store to read when a scrape comes: an app mounted at import (a
+    host's module) opens no database then, and follows its app to another store (tests'
+    ``corral.testing.isolated``)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Callable[[], Store]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(StoreCollector(store))
         self.durations = Histogram(

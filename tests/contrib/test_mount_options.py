@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.testclient import TestClient
 
 import corral
+import corral.testing
 from corral.contrib.fastapi import mount
 
 
@@ -120,3 +121,28 @@ def test_a_prefix_must_be_a_path_without_a_trailing_slash(app: corral.Corral,
                                                           prefix: str) -> None:
     with pytest.raises(corral.ConfigError, match="prefix"):
         mount(FastAPI(), app, prefix=prefix, dependencies=[])
+
+
+def test_mounting_opens_no_database_and_follows_the_app_to_another_store(
+        tmp_path: Path) -> None:
+    """A host mounts corral at import; importing its module (a test run's collection, a
+    management command) must not create a database file where it happens to run. And its
+    metrics read the app's store of the moment: a test's ``corral.testing.isolated``."""
+    stores = tmp_path / "stores"
+    stores.mkdir()
+    own, isolated = stores / "own.db", stores / "isolated.db"
+    app = corral.Corral(f"sqlite:///{own}")
+
+    @app.task(name="nothing")
+    def nothing() -> None:
+        return None
+
+    api = FastAPI()
+    mount(api, app, dependencies=[])
+    assert list(stores.iterdir()) == []
+    with corral.testing.isolated(app, f"sqlite:///{isolated}"), TestClient(api) as client:
+        nothing.enqueue()
+        scraped = client.get("/corral/api/v1/metrics").text
+        assert 'corral_jobs{queue="default",status="queued"} 1.0' in scraped, scraped
+    assert not own.exists()
+    app.close()

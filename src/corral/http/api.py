@@ -29,6 +29,7 @@ from corral.http.routes import FlatRouter
 from corral.http.streams import live_routes
 from corral.job import Job
 from corral.metrics import CONTENT_TYPE, Metrics
+from corral.store import Store
 from corral.task import Signature
 
 T = TypeVar("T")
@@ -59,8 +60,11 @@ def create_app(corral: Corral, *, admin_token: str | None = None,
 
     ``actor(request)`` names the caller of every write in the audit trail; the default,
     ``auth.http_actor``, follows DESIGN §8 (``http:<token name>``, ``X-Corral-Actor``)."""
-    metrics = Metrics(corral.store)
-    hub = LiveHub(corral.store, observe=metrics.observe)
+    def store() -> Store:  # read when used: creating the app opens no database
+        return corral.store
+
+    metrics = Metrics(store)
+    hub = LiveHub(store, observe=metrics.observe)
     reads: Batcher[str, Job] = Batcher(lambda texts: read_jobs(corral, texts))
 
     @contextlib.asynccontextmanager

@@ -71,10 +71,11 @@ class Subscription:
 
 class LiveHub:
     """Started with the server (or by the first watcher); ``observe`` sees every changed
-    job in the hub thread (the metrics use it)."""
+    job in the hub thread (the metrics use it). ``store`` gives the app's store when the
+    hub reads it, never at construction (see ``Metrics``)."""
 
-    def __init__(self, store: Store, observe: Callable[[Sequence[Job]], None] | None = None
-                 ) -> None:
+    def __init__(self, store: Callable[[], Store],
+                 observe: Callable[[Sequence[Job]], None] | None = None) -> None:
         self._store = store
         self._observe = observe
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -136,7 +137,7 @@ class LiveHub:
         while not self._stop.is_set():
             try:
                 if feed is None:
-                    feed = self._store.open_change_feed()
+                    feed = self._store().open_change_feed()
                     ready.set()
                 ids = feed.wait(WAIT)
                 if ids is None:
@@ -154,7 +155,7 @@ class LiveHub:
         jobs: list[Job] = []
         for start in range(0, len(ids), LOAD_CHUNK):
             chunk = tuple(ids[start:start + LOAD_CHUNK])
-            jobs += self._store.list_jobs(JobFilter(ids=chunk), limit=None)
+            jobs += self._store().list_jobs(JobFilter(ids=chunk), limit=None)
         if self._observe is not None:
             self._observe(jobs)
         found = {job.id for job in jobs}
