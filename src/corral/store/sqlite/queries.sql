@@ -427,17 +427,18 @@ LIMIT COALESCE(:limit, -1);
 -- marks a few jobs or most, new or old. Of several labels the walk takes the one on the
 -- fewest jobs (counted up to 10,000 each), so a crawl within a tenant walks the crawl.
 -- The walk starts at the newest job older than :before_id, an index bound ("IS NULL OR"
--- would make it a filter).
+-- would make it a filter). A label (a scalar) matches the same top-level key holding an
+-- equal value of the same JSON type, numbers by value (5 matches 5.0), as PostgreSQL's
+-- jsonb does.
 WITH walked AS (
-    SELECT label.key, CASE WHEN label.type IN ('integer', 'real') THEN 'number'
-                           ELSE label.type END AS kind, label.atom
-    FROM json_each(:meta) AS label
+    SELECT label.key, label.kind, label.atom
+    FROM (SELECT key, CASE WHEN type IN ('integer', 'real') THEN 'number' ELSE type END
+                      AS kind, atom
+          FROM json_each(:meta)) AS label
     ORDER BY CASE WHEN (SELECT count(*) FROM json_each(:meta)) = 1 THEN 0
                   ELSE (SELECT count(*) FROM (
                             SELECT 1 FROM job_labels AS counted
-                            WHERE counted.key = label.key
-                              AND counted.kind = CASE WHEN label.type IN ('integer', 'real')
-                                                      THEN 'number' ELSE label.type END
+                            WHERE counted.key = label.key AND counted.kind = label.kind
                               AND counted.value IS label.atom
                             LIMIT 10000)) END,
              label.key
