@@ -159,3 +159,35 @@ def test_postgres_labels_the_jobs_a_store_held_before_its_label_table(
     finally:
         older.close()
     assert [job.id for job in found] == [job.id for n, job in enumerate(jobs) if n % 4 == 3][::-1]
+
+
+def edit_meta_by_hand(store: Store, db_url: str, job_id: str, meta: dict[str, Any]) -> None:
+    """What an operator does in psql or the sqlite3 shell, outside corral."""
+    if db_url.startswith("sqlite"):
+        assert isinstance(store, Engine) and isinstance(store.driver, SQLiteDriver)
+        with sqlite3.connect(store.driver.path) as conn:
+            conn.execute("UPDATE jobs SET meta = ? WHERE id = ?", (json.dumps(meta), job_id))
+        conn.close()
+        return
+    with postgres_session(db_url) as conn:
+        conn.execute("UPDATE jobs SET meta = %s WHERE id = %s", (json.dumps(meta), job_id))
+
+
+def test_labels_follow_a_hand_made_edit_of_meta(store: Store, db_url: str) -> None:
+    """Migration 11: a label an operator adds by hand is found, one removed is not."""
+    edited, other = store.enqueue_jobs([new_job(meta={"tenant": "acme", "n": 1}),
+                                        new_job(meta={"tenant": "acme"})])
+    edit_meta_by_hand(store, db_url, edited.id, {"tenant": "zenith", "vip": True})
+
+    def found(meta: dict[str, Any]) -> list[str]:
+        return [job.id for job in store.list_jobs(JobFilter(meta=meta))]
+
+    assert found({"vip": True}) == [edited.id]
+    assert found({"tenant": "zenith"}) == [edited.id]
+    assert found({"tenant": "acme"}) == [other.id]
+    assert found({"n": 1}) == []
+    edit_meta_by_hand(store, db_url, edited.id, {})
+    assert found({"vip": True}) == [] and found({"tenant": "zenith"}) == []
+    store.cancel_jobs([edited.id], actor="t", reason=None)  # corral's own update: no relabel
+    edit_meta_by_hand(store, db_url, other.id, {"tenant": "acme", "n": 2})
+    assert found({"tenant": "acme", "n": 2}) == [other.id]
