@@ -3,6 +3,8 @@
 Migrations are ``migrations/NNNN_name.sql`` files applied in order; each backend records
 the applied versions in ``schema_migrations`` and applies the rest under its own lock.
 Queries are ``queries.sql``: blocks headed ``-- name: <query>`` and a one-line purpose.
+A block headed ``-- part: <part>`` is no query: its lines stand wherever a query writes
+``{<part>}``, so lines two statements share are written once.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 _MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-_QUERY_HEADER = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+_QUERY_HEADER = re.compile(r"^--\s*(name|part):\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+_PART = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -34,11 +37,19 @@ def load_migrations(package: str) -> list[Migration]:
 
 
 def load_queries(package: str) -> dict[str, str]:
-    """Named queries from ``package``/queries.sql."""
+    """Named queries from ``package``/queries.sql, each part they name written in. A part
+    ends without a comment on its last line: it may stand mid-line."""
     text = resources.files(package).joinpath("queries.sql").read_text("utf-8")
-    parts = _QUERY_HEADER.split(text)
+    pieces = _QUERY_HEADER.split(text)
     queries: dict[str, str] = {}
-    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+    parts: dict[str, str] = {}
+    for kind, name, body in zip(pieces[1::3], pieces[2::3], pieces[3::3], strict=True):
         lines = [line for line in body.strip().splitlines() if not line.lstrip().startswith("--")]
-        queries[name] = "\n".join(lines).strip().rstrip(";")
-    return queries
+        (queries if kind == "name" else parts)[name] = "\n".join(lines).strip().rstrip(";")
+
+    def part(use: re.Match[str]) -> str:
+        if use.group(1) not in parts:
+            raise LookupError(f"{package}/queries.sql: no part {use.group(1)!r}")
+        return parts[use.group(1)]
+
+    return {name: _PART.sub(part, query) for name, query in queries.items()}

@@ -202,6 +202,21 @@ WHERE id = ANY(%(ids)s)
 ORDER BY id
 FOR UPDATE;
 
+-- part: outcome_update
+-- An outcome written to its job from the records in %(rows)s, the fence and the
+-- statuses it may leave left to the query: finish_running and finish_jobs.
+UPDATE jobs
+SET status = o.status,
+    result = CASE WHEN o.has_result THEN o.result::json ELSE jobs.result END,
+    error = COALESCE(o.error::jsonb, jobs.error),
+    run_at = COALESCE(to_timestamp(o.run_at), jobs.run_at),
+    phase = COALESCE(o.phase, jobs.phase),
+    finished_at = CASE WHEN o.status = 'scheduled' THEN NULL ELSE now() END,
+    worker_id = CASE WHEN o.status = 'scheduled' THEN NULL ELSE jobs.worker_id END
+FROM json_to_recordset(%(rows)s::json) AS o(
+    id text, worker_id text, attempt integer, status text, has_result boolean,
+    result text, error text, run_at double precision, phase text)
+
 -- name: finish_running
 -- The common outcome in one statement, one round trip: jobs plainly running (no cancel
 -- pending) -> the outcome's status, fenced by worker_id + attempt, each with its trail row
@@ -210,17 +225,7 @@ FOR UPDATE;
 -- (id = ANY: the primary key finds the rows; joined to the recordset alone, the planner
 -- guesses 100 records and scans every running job.)
 WITH done AS (
-    UPDATE jobs
-    SET status = o.status,
-        result = CASE WHEN o.has_result THEN o.result::json ELSE jobs.result END,
-        error = COALESCE(o.error::jsonb, jobs.error),
-        run_at = COALESCE(to_timestamp(o.run_at), jobs.run_at),
-        phase = COALESCE(o.phase, jobs.phase),
-        finished_at = CASE WHEN o.status = 'scheduled' THEN NULL ELSE now() END,
-        worker_id = CASE WHEN o.status = 'scheduled' THEN NULL ELSE jobs.worker_id END
-    FROM json_to_recordset(%(rows)s::json) AS o(
-        id text, worker_id text, attempt integer, status text, has_result boolean,
-        result text, error text, run_at double precision, phase text)
+    {outcome_update}
     WHERE jobs.id = ANY(%(ids)s::text[]) AND jobs.id = o.id
       AND jobs.worker_id = o.worker_id AND jobs.attempt = o.attempt
       AND jobs.status = 'running'
@@ -238,17 +243,7 @@ SELECT id, status FROM done;
 -- name: finish_jobs
 -- running|cancelling -> the outcome's status, fenced by worker_id + attempt (a cancelling
 -- job is never rescheduled).
-UPDATE jobs
-SET status = o.status,
-    result = CASE WHEN o.has_result THEN o.result::json ELSE jobs.result END,
-    error = COALESCE(o.error::jsonb, jobs.error),
-    run_at = COALESCE(to_timestamp(o.run_at), jobs.run_at),
-    phase = COALESCE(o.phase, jobs.phase),
-    finished_at = CASE WHEN o.status = 'scheduled' THEN NULL ELSE now() END,
-    worker_id = CASE WHEN o.status = 'scheduled' THEN NULL ELSE jobs.worker_id END
-FROM json_to_recordset(%(rows)s::json) AS o(
-    id text, worker_id text, attempt integer, status text, has_result boolean,
-    result text, error text, run_at double precision, phase text)
+{outcome_update}
 WHERE jobs.id = o.id AND jobs.worker_id = o.worker_id AND jobs.attempt = o.attempt
   AND (jobs.status = 'running' OR (jobs.status = 'cancelling' AND o.status != 'scheduled'))
 RETURNING jobs.id, jobs.status;
@@ -379,11 +374,9 @@ UNION ALL
 (SELECT * FROM jobs WHERE right(id, 6) = %(tail)s AND replace(id, '-', '') LIKE %(pattern)s
  LIMIT %(limit)s);
 
--- name: list_jobs
--- Jobs matching optional filters (NULL = any), newest first; with meta labels,
--- list_jobs_labelled.
-SELECT * FROM jobs
-WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
+-- part: job_filters
+-- The optional filters of a listing (NULL = any): list_jobs and list_jobs_labelled.
+(%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
   AND (%(ids)s::text[] IS NULL OR id = ANY(%(ids)s::text[]))
   AND (%(queue)s::text IS NULL OR queue = %(queue)s::text)
   AND (%(task)s::text IS NULL OR task = %(task)s::text)
@@ -391,8 +384,14 @@ WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
   AND (%(limit_key)s::text IS NULL OR limit_key = %(limit_key)s::text)
   AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s::timestamptz)
   AND (%(created_after)s::timestamptz IS NULL OR created_at > %(created_after)s::timestamptz)
-  AND (%(before_id)s::text IS NULL OR id < %(before_id)s::text)
   AND (%(id_low)s::text IS NULL OR id BETWEEN %(id_low)s::text AND %(id_high)s::text)
+
+-- name: list_jobs
+-- Jobs matching optional filters (NULL = any), newest first; with meta labels,
+-- list_jobs_labelled.
+SELECT * FROM jobs
+WHERE {job_filters}
+  AND (%(before_id)s::text IS NULL OR id < %(before_id)s::text)
 ORDER BY id DESC
 LIMIT %(limit)s;
 
@@ -423,16 +422,7 @@ CROSS JOIN LATERAL (SELECT * FROM jobs WHERE jobs.id = labels.job_id OFFSET 0) A
 WHERE labels.key = (SELECT key FROM walked) AND labels.value = (SELECT value FROM walked)
   AND labels.job_id <= CASE WHEN %(before_id)s::text IS NULL THEN (SELECT max(id) FROM jobs)
                             ELSE (SELECT max(id) FROM jobs WHERE id < %(before_id)s::text) END
-  AND jobs.meta::jsonb @> %(meta)s::jsonb
-  AND (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
-  AND (%(ids)s::text[] IS NULL OR id = ANY(%(ids)s::text[]))
-  AND (%(queue)s::text IS NULL OR queue = %(queue)s::text)
-  AND (%(task)s::text IS NULL OR task = %(task)s::text)
-  AND (%(batch_id)s::text IS NULL OR batch_id = %(batch_id)s::text)
-  AND (%(limit_key)s::text IS NULL OR limit_key = %(limit_key)s::text)
-  AND (%(created_before)s::timestamptz IS NULL OR created_at < %(created_before)s::timestamptz)
-  AND (%(created_after)s::timestamptz IS NULL OR created_at > %(created_after)s::timestamptz)
-  AND (%(id_low)s::text IS NULL OR id BETWEEN %(id_low)s::text AND %(id_high)s::text)
+  AND jobs.meta::jsonb @> %(meta)s::jsonb AND {job_filters}
 ORDER BY labels.job_id DESC
 LIMIT %(limit)s;
 

@@ -256,6 +256,24 @@ ORDER BY names.name;
 SELECT id, status, worker_id, attempt, cancel_requested_at, cancel_reason FROM jobs
 WHERE id IN (SELECT value FROM json_each(:ids));
 
+-- part: outcome_update
+-- An outcome written to its job from the records in :rows, the fence and the statuses
+-- it may leave left to the query: finish_running and finish_jobs.
+UPDATE jobs
+SET status = o.status,
+    result = CASE WHEN o.has_result THEN o.result ELSE jobs.result END,
+    error = COALESCE(o.error, jobs.error),
+    run_at = COALESCE(o.run_at, jobs.run_at),
+    phase = COALESCE(o.phase, jobs.phase),
+    finished_at = CASE WHEN o.status = 'scheduled' THEN NULL ELSE :now END,
+    worker_id = CASE WHEN o.status = 'scheduled' THEN NULL ELSE jobs.worker_id END
+FROM (SELECT value ->> 'id' AS id, value ->> 'worker_id' AS worker_id,
+             value ->> 'attempt' AS attempt, value ->> 'status' AS status,
+             value ->> 'has_result' AS has_result, value ->> 'result' AS result,
+             value ->> 'error' AS error, value ->> 'run_at' AS run_at,
+             value ->> 'phase' AS phase
+      FROM json_each(:rows)) AS o
+
 -- name: finish_running
 -- The common outcome: jobs plainly running (no cancel pending) -> the outcome's status,
 -- fenced by worker_id + attempt, each with its trail row (built by the writer for
@@ -270,20 +288,7 @@ FROM json_each(:events) AS e
 JOIN jobs ON jobs.id = e.value ->> 'job_id'
 WHERE jobs.status = 'running' AND jobs.worker_id = e.value ->> 'worker_id'
   AND jobs.attempt = e.value ->> 'attempt';
-UPDATE jobs
-SET status = o.status,
-    result = CASE WHEN o.has_result THEN o.result ELSE jobs.result END,
-    error = COALESCE(o.error, jobs.error),
-    run_at = COALESCE(o.run_at, jobs.run_at),
-    phase = COALESCE(o.phase, jobs.phase),
-    finished_at = CASE WHEN o.status = 'scheduled' THEN NULL ELSE :now END,
-    worker_id = CASE WHEN o.status = 'scheduled' THEN NULL ELSE jobs.worker_id END
-FROM (SELECT value ->> 'id' AS id, value ->> 'worker_id' AS worker_id,
-             value ->> 'attempt' AS attempt, value ->> 'status' AS status,
-             value ->> 'has_result' AS has_result, value ->> 'result' AS result,
-             value ->> 'error' AS error, value ->> 'run_at' AS run_at,
-             value ->> 'phase' AS phase
-      FROM json_each(:rows)) AS o
+{outcome_update}
 WHERE jobs.id = o.id AND jobs.worker_id = o.worker_id AND jobs.attempt = o.attempt
   AND jobs.status = 'running'
 RETURNING jobs.id, jobs.status;
@@ -291,20 +296,7 @@ RETURNING jobs.id, jobs.status;
 -- name: finish_jobs
 -- running|cancelling -> the outcome's status, fenced by worker_id + attempt (a cancelling
 -- job is never rescheduled).
-UPDATE jobs
-SET status = o.status,
-    result = CASE WHEN o.has_result THEN o.result ELSE jobs.result END,
-    error = COALESCE(o.error, jobs.error),
-    run_at = COALESCE(o.run_at, jobs.run_at),
-    phase = COALESCE(o.phase, jobs.phase),
-    finished_at = CASE WHEN o.status = 'scheduled' THEN NULL ELSE :now END,
-    worker_id = CASE WHEN o.status = 'scheduled' THEN NULL ELSE jobs.worker_id END
-FROM (SELECT value ->> 'id' AS id, value ->> 'worker_id' AS worker_id,
-             value ->> 'attempt' AS attempt, value ->> 'status' AS status,
-             value ->> 'has_result' AS has_result, value ->> 'result' AS result,
-             value ->> 'error' AS error, value ->> 'run_at' AS run_at,
-             value ->> 'phase' AS phase
-      FROM json_each(:rows)) AS o
+{outcome_update}
 WHERE jobs.id = o.id AND jobs.worker_id = o.worker_id AND jobs.attempt = o.attempt
   AND (jobs.status = 'running' OR (jobs.status = 'cancelling' AND o.status != 'scheduled'))
 RETURNING jobs.id, jobs.status;
@@ -403,11 +395,9 @@ SELECT * FROM (SELECT * FROM jobs WHERE substr(id, -6) = :tail
                  AND replace(id, '-', '') LIKE :pattern
                LIMIT :limit);
 
--- name: list_jobs
--- Jobs matching optional filters (NULL = any), newest first (:limit NULL: all); with meta
--- labels, list_jobs_labelled.
-SELECT * FROM jobs
-WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
+-- part: job_filters
+-- The optional filters of a listing (NULL = any): list_jobs and list_jobs_labelled.
+(:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
   AND (:queue IS NULL OR queue = :queue)
   AND (:task IS NULL OR task = :task)
@@ -415,8 +405,14 @@ WHERE (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
   AND (:limit_key IS NULL OR limit_key = :limit_key)
   AND (:created_before IS NULL OR created_at < :created_before)
   AND (:created_after IS NULL OR created_at > :created_after)
-  AND (:before_id IS NULL OR id < :before_id)
   AND (:id_low IS NULL OR id BETWEEN :id_low AND :id_high)
+
+-- name: list_jobs
+-- Jobs matching optional filters (NULL = any), newest first (:limit NULL: all); with meta
+-- labels, list_jobs_labelled.
+SELECT * FROM jobs
+WHERE {job_filters}
+  AND (:before_id IS NULL OR id < :before_id)
 ORDER BY id DESC
 LIMIT COALESCE(:limit, -1);
 
@@ -450,15 +446,7 @@ WHERE labels.key = (SELECT key FROM walked) AND labels.kind = (SELECT kind FROM 
   AND labels.value IS (SELECT atom FROM walked)
   AND labels.job_id <= CASE WHEN :before_id IS NULL THEN (SELECT max(id) FROM jobs)
                             ELSE (SELECT max(id) FROM jobs WHERE id < :before_id) END
-  AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
-  AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
-  AND (:queue IS NULL OR queue = :queue)
-  AND (:task IS NULL OR task = :task)
-  AND (:batch_id IS NULL OR batch_id = :batch_id)
-  AND (:limit_key IS NULL OR limit_key = :limit_key)
-  AND (:created_before IS NULL OR created_at < :created_before)
-  AND (:created_after IS NULL OR created_at > :created_after)
-  AND (:id_low IS NULL OR id BETWEEN :id_low AND :id_high)
+  AND {job_filters}
   AND NOT EXISTS (
       SELECT 1 FROM json_each(:meta) AS label
       WHERE CASE WHEN NOT json_valid(jobs.meta) THEN 1  -- a damaged row matches no label
