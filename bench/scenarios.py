@@ -45,7 +45,8 @@ class Bench:
             self.schema = None
         else:
             self.schema = f"bench_{uuid.uuid4().hex[:10]}"
-            self.url = f"{POSTGRES}?schema={self.schema}"
+            joined = "&" if "?" in POSTGRES else "?"  # the URL may carry options already
+            self.url = f"{POSTGRES}{joined}schema={self.schema}"
         os.environ["CORRAL_DATABASE_URL"] = self.url
         from bench import tasks
 
