@@ -159,7 +159,12 @@ def test_postgres_migration_keeps_jobs_written_before_it(
         monkeypatch.undo()
         new = NewJob(id=ids.uuid7(), task="noop", args=[1.5, "x"], kwargs={"b": 1, "a": 2},
                      meta={"crawl_job_id": 5})
-        old.enqueue_jobs([new])
+        with psycopg.connect(POSTGRES_URL, autocommit=True,
+                             options=f"-c search_path={schema}") as conn:  # as 0004 wrote
+            conn.execute("INSERT INTO jobs (id, task, args, kwargs, status, run_at, "
+                         "created_at, meta) VALUES (%s, 'noop', %s, %s, 'queued', now(), "
+                         "now(), %s)", (new.id, json.dumps(new.args), json.dumps(new.kwargs),
+                                        json.dumps(new.meta)))
         [running] = old.claim_jobs(WORKER, ["default"], 1)
         old.save_result(new.id, WORKER, running.attempt, {"n": 3})
         old.close()

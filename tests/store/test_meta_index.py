@@ -147,18 +147,24 @@ def test_postgres_writes_label_rows_for_labelled_jobs_only_and_drops_them_with_t
 def test_postgres_labels_the_jobs_a_store_held_before_its_label_table(
     db_url: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Migration 10 writes the label rows of the jobs already stored."""
+    """Migration 10 writes the label rows of the jobs already stored (inserted here as a
+    release before it did: its own statement wrote no label rows)."""
     older = open_store(db_url)
     try:
         with monkeypatch.context() as before_labels:
             before_labels.setattr(postgres_driver, "MIGRATIONS", MIGRATIONS[:9])
             assert older.migrate() == 9
-        jobs = older.enqueue_jobs([new_job(meta={"crawl_job_id": n % 4}) for n in range(12)])
+        ids = [new_job().id for _ in range(12)]
+        with postgres_session(db_url) as conn:
+            for n, job_id in enumerate(ids):
+                conn.execute("INSERT INTO jobs (id, task, status, run_at, created_at, meta) "
+                             "VALUES (%s, 't', 'queued', now(), now(), %s)",
+                             (job_id, json.dumps({"crawl_job_id": n % 4})))
         assert older.migrate() == MIGRATIONS[-1].version
         found = older.list_jobs(JobFilter(meta={"crawl_job_id": 3}))
     finally:
         older.close()
-    assert [job.id for job in found] == [job.id for n, job in enumerate(jobs) if n % 4 == 3][::-1]
+    assert [job.id for job in found] == [job_id for n, job_id in enumerate(ids) if n % 4 == 3][::-1]
 
 
 def edit_meta_by_hand(store: Store, db_url: str, job_id: str, meta: dict[str, Any]) -> None:

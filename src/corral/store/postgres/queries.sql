@@ -5,7 +5,8 @@
 
 -- name: insert_jobs
 -- One statement, one round trip: every job of the records in %(rows)s (status from
--- run_at; JSON columns arrive as the text the writer's json.dumps made), its "enqueued"
+-- run_at; JSON columns arrive as the text the writer's json.dumps made), its meta labels
+-- (migration 0011: the only statement that inserts jobs writes them), its "enqueued"
 -- trail row, and one NOTIFY per queue that got ready jobs (named in "woke"). A job whose
 -- unique_key an active job holds, or whose id is taken (a retry whose first attempt
 -- committed), is skipped: absent from the result, so no second trail row or NOTIFY.
@@ -23,7 +24,12 @@ WITH inserted AS (
         max_attempts integer, run_at double precision, timeout double precision,
         batch_id text, limit_key text, key_limit integer, unique_key text, meta text)
     ON CONFLICT DO NOTHING
-    RETURNING id, status, queue, run_at, created_at
+    RETURNING id, status, queue, run_at, created_at, meta
+), labelled AS (
+    INSERT INTO job_labels (key, value, job_id)
+    SELECT label.key, label.value, inserted.id
+    FROM inserted, meta_labels(inserted.meta) AS label
+    WHERE inserted.meta::text <> '{}'
 ), trail AS (
     INSERT INTO job_events (job_id, at, kind, actor, to_status, data)
     SELECT id, now(), 'enqueued', %(actor)s, status, %(data)s::json FROM inserted
@@ -31,7 +37,8 @@ WITH inserted AS (
     SELECT pg_notify(%(channel)s, json_build_object('c', 'jobs', 'q', queue)::text)
     FROM (SELECT DISTINCT queue FROM inserted WHERE status = 'queued') AS ready
 )
-SELECT inserted.*, CASE WHEN status = 'queued' THEN queue END AS woke,
+SELECT id, status, queue, run_at, created_at,
+       CASE WHEN status = 'queued' THEN queue END AS woke,
        (SELECT count(*) FROM notified) AS notified
 FROM inserted;
 
