@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import pytest
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import tuple_row
 
 from corral import errors
 from corral.status import JobStatus
@@ -31,10 +32,11 @@ def test_the_urls_options_reach_every_session(db_url: str) -> None:
         target = connection.parse(url)
         with store.driver.connection() as pooled, connection.connect(target) as own:
             for conn in (pooled, own):
-                shown = [conn.execute(f"SHOW {name}").fetchone()
-                         for name in ("statement_timeout", "synchronous_commit", "search_path")]
-                assert [next(iter(row.values())) if isinstance(row, dict) else row[0]
-                        for row in shown] == ["4321ms", "off", target.schema]
+                shown = conn.cursor(row_factory=tuple_row).execute(
+                    "SELECT current_setting('statement_timeout'), "
+                    "current_setting('synchronous_commit'), current_setting('search_path')"
+                ).fetchone()
+                assert shown == ("4321ms", "off", target.schema)
     finally:
         store.close()
 
@@ -43,7 +45,6 @@ def test_the_urls_options_reach_every_session(db_url: str) -> None:
 def test_an_option_the_server_refuses_is_named_at_open(db_url: str) -> None:
     with pytest.raises(errors.StoreError, match="no_such_setting"):
         open_store(f"{db_url}&options={quote('-c no_such_setting=1')}")
-
 
 
 def test_libpq_reads_the_other_parameters_as_given() -> None:
