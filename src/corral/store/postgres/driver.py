@@ -56,6 +56,7 @@ every statement a worker runs is here, so a worker never spends a round trip on 
 (with its idle look at limited work outside the set, 30% of claims and 80% of outcomes on
 the end-to-end path paid one). The other statements (listings, counts: their optional
 filters need the values to pick an index) switch their connection back with a ``SET``."""
+TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
 logger = logging.getLogger("corral.store")
 Conn = psycopg.Connection[dict[str, Any]]
 
@@ -102,7 +103,11 @@ class _Tx:
         return [row for cursor in cursors for row in self._fetched(cursor)]
 
     def _fetched(self, cursor: psycopg.Cursor[dict[str, Any]]) -> list[Any]:
-        rows = cursor.fetchall() if cursor.description is not None else []
+        """The statement's rows, if it returns any. Asked of the result's status, not of
+        ``cursor.description``: psycopg builds a ``Column`` per column for that (a claim's
+        33: ~12% of its client time)."""
+        result = cursor.pgresult
+        rows = cursor.fetchall() if result and result.status == TUPLES_OK else []
         if rows and "woke" in rows[0]:
             self._woken.update(row["woke"] for row in rows if row["woke"])
         return rows
