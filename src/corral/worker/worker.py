@@ -100,7 +100,9 @@ class Worker:
             concurrency=self.concurrency, version=__version__,
             doorbell=self._listener.address,
         ))
-        self._threads = ThreadRunner(self.concurrency)
+        # one thread more than slots: a lone job's thread writes its outcome (see
+        # _finished), and the job claimed meanwhile must not wait for that thread
+        self._threads = ThreadRunner(self.concurrency + 1)
         self._loop = AsyncRunner()
         self.recorder = Recorder(store, on_lost=self._lost)
         self._processes = ProcessRunner(self.concurrency, store, self.recorder,
@@ -251,7 +253,8 @@ class Worker:
         execution = Execution(job, task, ctx, self.id)
         with self._lock:
             self.running[job.id] = execution
-        runner.submit(execution, self._finished)
+        runner.submit(execution, self._finished_on_thread if runner is self._threads
+                      else self._finished)
 
     def _context(self, job: Job, *, phases: tuple[str, ...],
                  loop: asyncio.AbstractEventLoop | None) -> Context:
@@ -259,17 +262,24 @@ class Worker:
         at a chosen checkpoint)."""
         return Context(job, self.recorder, phases=phases, loop=loop)
 
-    def _finished(self, outcome: Outcome) -> None:
+    def _finished(self, outcome: Outcome, *, own_thread: bool = False) -> None:
         """A job stopped running: its outcome is recorded, or, if it was stopped to hand it
         back (shutdown, fencing), it is released to the queue; a job that completed or
-        failed meanwhile is recorded as it ended, and so is a user's cancel."""
+        failed meanwhile is recorded as it ended, and so is a user's cancel. The worker's
+        only job, ended on a thread of its own (not the event loop's), is written from
+        that thread: no other outcome to batch it with, and no hand-off to wait for."""
         with self._lock:
             execution = self.running.get(outcome.job_id)
             self._recording.add(outcome.job_id)
+            alone = len(self.running) == 1
         hand_back = (execution.handing_back if execution is not None
                      and outcome.kind == OutcomeKind.CANCELLED else None)
-        self.recorder.submit(outcome, self._recorded, hand_back=hand_back)
-        self.claimer.wake.set()
+        self.claimer.wake.set()  # before the write: the next claim overlaps it
+        self.recorder.submit(outcome, self._recorded, hand_back=hand_back,
+                             write_now=own_thread and alone)
+
+    def _finished_on_thread(self, outcome: Outcome) -> None:
+        self._finished(outcome, own_thread=True)
 
     def _recorded(self, result: FinishResult) -> None:
         with self._idle:

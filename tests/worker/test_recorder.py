@@ -1,0 +1,93 @@
+"""The recorder writes a lone job's outcome from the task's own thread (``write_now``);
+a write that fails there is not lost: the recorder's loop writes it, once."""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import quote
+
+import psycopg
+import pytest
+
+from corral.outcome import Outcome
+from corral.status import JobStatus
+from corral.store import Store, open_store
+from corral.store.base import FinishResult
+from corral.store.postgres import connection
+from corral.worker.recorder import Recorder
+from tests.factories import WORKER, make_job
+from tests.waiting import wait_until
+
+
+def completed_kinds(store: Store, job_id: str) -> list[str]:
+    return [e.kind for e in store.job_events(job_id) if e.kind == "completed"]
+
+
+def test_write_now_writes_the_outcome_before_submit_returns(store: Store) -> None:
+    """No recorder thread runs here: only the calling thread can have written it."""
+    job = make_job(store, JobStatus.RUNNING)
+    recorded: list[FinishResult] = []
+    recorder = Recorder(store, on_lost=lambda job_id: None)
+    recorder.submit(Outcome.completed(job.id, WORKER, job.attempt, 7), recorded.append,
+                    write_now=True)
+    stored = store.get_job(job.id)
+    assert stored is not None and stored.status == JobStatus.COMPLETED and stored.result == 7
+    assert [r.recorded for r in recorded] == [True]
+    assert completed_kinds(store, job.id) == ["completed"]
+
+
+def test_without_write_now_the_outcome_waits_for_the_recorder(store: Store) -> None:
+    job = make_job(store, JobStatus.RUNNING)
+    recorded: list[FinishResult] = []
+    recorder = Recorder(store, on_lost=lambda job_id: None)
+    recorder.submit(Outcome.completed(job.id, WORKER, job.attempt, 7), recorded.append)
+    assert store.get_job(job.id).status == JobStatus.RUNNING  # type: ignore[union-attr]
+    recorder.start()
+    try:
+        wait_until(lambda: recorded, message="the recorder's write")
+    finally:
+        recorder.stop()
+        recorder.join()
+    assert store.get_job(job.id).status == JobStatus.COMPLETED  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_an_outcome_the_task_thread_could_not_write_is_written_by_the_recorder_once(
+    db_url: str, store: Store,
+) -> None:
+    """Another session holds the jobs table locked past the writer's statement timeout and
+    its retries: the task's thread gives up without an error of its own, and the recorder
+    writes the outcome once the lock is let go."""
+    job = make_job(store, JobStatus.RUNNING)
+    timed_out = open_store(f"{db_url}&options={quote('-c statement_timeout=100')}")
+    target = connection.parse(db_url)
+    holder = psycopg.connect(target.conninfo, autocommit=True)
+    recorder = Recorder(timed_out, on_lost=lambda job_id: None)
+    recorded: list[FinishResult] = []
+    try:
+        holder.execute(f"SET search_path = {target.schema}")
+        holder.execute("BEGIN")
+        holder.execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
+        recorder.start()
+        returned = threading.Event()
+
+        def task_thread() -> None:
+            recorder.submit(Outcome.completed(job.id, WORKER, job.attempt, 7),
+                            recorded.append, write_now=True)
+            returned.set()
+
+        threading.Thread(target=task_thread).start()
+        assert returned.wait(60), "the task's thread is let go after its retries"
+        assert not recorded
+        holder.execute("ROLLBACK")
+        wait_until(lambda: recorded, timeout=30, message="the recorder's write")
+    finally:
+        recorder.stop()
+        recorder.join()
+        timed_out.close()
+        holder.close()
+    assert [r.recorded for r in recorded] == [True]
+    stored = store.get_job(job.id)
+    assert stored is not None and stored.status == JobStatus.COMPLETED and stored.result == 7
+    assert completed_kinds(store, job.id) == ["completed"]
