@@ -149,8 +149,9 @@ def test_one_id_twice_in_one_enqueue_is_refused_and_writes_nothing(store: Store)
 
 def test_a_constraint_the_guards_missed_is_a_store_error(store: Store) -> None:
     """No driver IntegrityError leaves the store (over HTTP it would be a 500)."""
+    (job,) = store.enqueue_jobs([new_job()])
     with pytest.raises(errors.StoreError):
-        store.add_events([NewEvent(job_id="no-such-job", kind="note")])
+        store.add_events([NewEvent(job_id=job.id, kind=None)])  # type: ignore[arg-type]
 
 
 # -- a lost acknowledgement, for real: PostgreSQL's reconnect retries the call -------------
