@@ -66,11 +66,11 @@ class Recorder(Service):
 
     def phase_entered(self, ctx: Context, phase: str) -> None:
         self._put(NewEvent(ctx.job_id, "phase", actor=ctx.job.worker_id,
-                                 data={"phase": phase}))
+                           data={"phase": phase}))
 
     def log(self, ctx: Context, message: str, data: dict[str, JSON]) -> None:
         self._put(NewEvent(ctx.job_id, "log", actor=ctx.job.worker_id, reason=message,
-                                 data=data))
+                           data=data))
 
     def save(self, ctx: Context, value: JSON) -> None:
         job = ctx.job
