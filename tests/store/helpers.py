@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
+
+import psycopg
 
 from corral.status import TRANSITIONS, JobStatus
 from corral.store import Store
 from corral.store.base import Listener, Notification
+from corral.store.postgres import connection
 
 
 def statuses(store: Store, *ids: str) -> list[JobStatus]:
@@ -27,3 +31,10 @@ def listen_for(listener: Listener, wanted: Callable[[Notification], bool]) -> No
             if wanted(note):
                 return note
     raise AssertionError("no such notification within 10 s")
+
+
+def postgres_session(db_url: str) -> psycopg.Connection[tuple[Any, ...]]:
+    """A plain session on the test's schema, outside corral: what an operator's psql is."""
+    target = connection.parse(db_url)
+    return psycopg.connect(target.conninfo, autocommit=True,
+                           options=f"-c search_path={target.schema}")

@@ -9,17 +9,16 @@ import json
 import sqlite3
 from typing import Any
 
-import psycopg
 import pytest
 
 from corral.store import Store, migrate, open_store
 from corral.store.base import JobFilter
 from corral.store.engine import Engine, _listing
-from corral.store.postgres import connection
 from corral.store.postgres import driver as postgres_driver
 from corral.store.postgres.driver import MIGRATIONS
 from corral.store.sqlite.driver import SQLiteDriver
 from tests.factories import new_job
+from tests.store.helpers import postgres_session
 
 SQLITE_QUERIES = migrate.load_queries("corral.store.sqlite")
 POSTGRES_QUERIES = migrate.load_queries("corral.store.postgres")
@@ -86,12 +85,6 @@ def test_sqlite_labels_go_with_their_job(sqlite_store: Store) -> None:
         left = conn.execute("SELECT count(*) FROM job_labels WHERE job_id IN "
                             "(SELECT value FROM json_each(?))", (json.dumps(deleted),))
         assert left.fetchone()[0] == 0
-
-
-def postgres_session(db_url: str) -> psycopg.Connection[tuple[Any, ...]]:
-    target = connection.parse(db_url)
-    return psycopg.connect(target.conninfo, autocommit=True,
-                           options=f"-c search_path={target.schema}")
 
 
 def postgres_walk(db_url: str, meta: dict[str, Any], limit: int) -> tuple[int, str]:

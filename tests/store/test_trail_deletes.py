@@ -10,10 +10,11 @@ import pytest
 
 from corral.status import JobStatus
 from corral.store import Store
+from corral.store.base import NewEvent
 from corral.store.engine import Engine
 from corral.store.sqlite.driver import SQLiteDriver
 from tests.factories import make_job
-from tests.store.test_meta_index import postgres_session
+from tests.store.helpers import postgres_session
 
 
 def trail_rows(store: Store, db_url: str) -> dict[str, int]:
@@ -47,3 +48,14 @@ def test_an_operators_delete_in_psql_takes_the_trail_rows_too(store: Store, db_u
         pg.execute("DELETE FROM jobs WHERE id = %s", (gone.id,))
     assert set(trail_rows(store, db_url)) == {kept.id}
     assert store.job_events(kept.id)
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_note_for_a_job_deleted_meanwhile_writes_no_row(store: Store, db_url: str) -> None:
+    """No foreign key refuses it on PostgreSQL: the statement writes notes only for jobs
+    that exist (a worker's recorder never retries a refused note forever)."""
+    kept = make_job(store, JobStatus.RUNNING)
+    store.add_events([NewEvent(job_id="deleted-by-hand", kind="log", reason="late"),
+                      NewEvent(job_id=kept.id, kind="log", reason="kept")])
+    assert "deleted-by-hand" not in trail_rows(store, db_url)
+    assert [e.reason for e in store.job_events(kept.id) if e.kind == "log"] == ["kept"]

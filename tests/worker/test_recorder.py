@@ -6,16 +6,15 @@ from __future__ import annotations
 import threading
 from urllib.parse import quote
 
-import psycopg
 import pytest
 
 from corral.outcome import Outcome
 from corral.status import JobStatus
 from corral.store import Store, open_store
 from corral.store.base import FinishResult
-from corral.store.postgres import connection
 from corral.worker.recorder import Recorder
 from tests.factories import WORKER, make_job
+from tests.store.helpers import postgres_session
 from tests.waiting import wait_until
 
 
@@ -61,12 +60,10 @@ def test_an_outcome_the_task_thread_could_not_write_is_written_by_the_recorder_o
     writes the outcome once the lock is let go."""
     job = make_job(store, JobStatus.RUNNING)
     timed_out = open_store(f"{db_url}&options={quote('-c statement_timeout=100')}")
-    target = connection.parse(db_url)
-    holder = psycopg.connect(target.conninfo, autocommit=True)
+    holder = postgres_session(db_url)
     recorder = Recorder(timed_out, on_lost=lambda job_id: None)
     recorded: list[FinishResult] = []
     try:
-        holder.execute(f"SET search_path = {target.schema}")
         holder.execute("BEGIN")
         holder.execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
         recorder.start()
