@@ -100,8 +100,8 @@ class Worker:
             concurrency=self.concurrency, version=__version__,
             doorbell=self._listener.address,
         ))
-        # one thread more than slots: a lone job's thread writes its outcome (see
-        # _finished), and the job claimed meanwhile must not wait for that thread
+        # one thread more than slots: on PostgreSQL a lone job's thread writes its outcome
+        # (see _finished), and the job claimed meanwhile must not wait for that thread
         self._threads = ThreadRunner(self.concurrency + 1)
         self._loop = AsyncRunner()
         self.recorder = Recorder(store, on_lost=self._lost)
