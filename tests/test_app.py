@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 
 import corral
+from corral.app import COLLECTOR_PAUSED_FROM
 from corral.status import JobStatus
 
 
@@ -47,7 +49,38 @@ def test_arguments_must_be_json_and_nothing_is_stored_otherwise(
         tasks.noop.enqueue(object())
     with pytest.raises(corral.InvalidArguments):
         app.enqueue_many([tasks.noop.s(1), tasks.noop.s(float("nan"))])
+    cycle: list[object] = []
+    cycle.append(cycle)
+    with pytest.raises(corral.InvalidArguments, match="nested deeper"):
+        tasks.noop.enqueue(cycle)
     assert app.list_jobs() == []
+
+
+def test_a_bulk_enqueue_holds_the_collector_off_and_leaves_it_as_it_was(
+        app: corral.Corral) -> None:
+    """A big ``enqueue_many`` makes its jobs with the cyclic garbage collector off (they
+    all live until it returns), and turns it back on however the call ends; one the
+    caller turned off stays off, and a small enqueue leaves it alone."""
+    enabled: list[bool] = []
+
+    @app.task(name="keyed", limit_key=lambda n: enabled.append(gc.isenabled()) or "key")
+    def keyed(n: float) -> None: ...
+
+    signatures = [keyed.s(i) for i in range(COLLECTOR_PAUSED_FROM)]
+    app.enqueue_many(signatures)
+    assert enabled == [False] * COLLECTOR_PAUSED_FROM and gc.isenabled()
+    with pytest.raises(corral.InvalidArguments):
+        app.enqueue_many([*signatures, keyed.s(float("nan"))])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        app.enqueue_many(signatures)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    enabled.clear()
+    app.enqueue_many(signatures[:3])
+    assert enabled == [True] * 3 and len(app.list_jobs(limit=None)) == 2 * len(signatures) + 3
 
 
 def test_enqueue_returns_a_handle_on_a_queued_job(app: corral.Corral,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import gc
 import getpass
 import socket
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar, overload
 
@@ -52,6 +54,26 @@ def _texts(**texts: str | None) -> None:
     surrogates) before anything is written or looked up."""
     for name, text in texts.items():
         codec.check_text(text, name)
+
+
+COLLECTOR_PAUSED_FROM = 1_000
+"""Jobs in one enqueue from which the cyclic garbage collector waits for its end."""
+
+
+@contextmanager
+def _collector_paused(jobs: int) -> Iterator[None]:
+    """Hold off the cyclic garbage collector through a bulk enqueue: its jobs, handles and
+    their containers (~10 a job) all live until the call returns, so the full passes over
+    the heap they trigger find nothing to free, and cost 10-20% of an ``enqueue_many`` of
+    10,000 (one or two passes, 45-90 ms). Left alone when already off (the caller's choice)."""
+    if jobs < COLLECTOR_PAUSED_FROM or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def worker_counts(states: Iterable[str]) -> dict[str, int]:
@@ -218,8 +240,9 @@ class Corral:
         # made as the store reaches them: the database inserts one chunk while the next
         # is made (an invalid one fails the call, which writes nothing)
         new_jobs = (signature.to_new_job() for signature in signatures)
-        jobs = self.write_jobs(new_jobs, actor=actor or default_actor())
-        return [JobHandle(self, job) for job in jobs]
+        with _collector_paused(len(signatures)):
+            jobs = self.write_jobs(new_jobs, actor=actor or default_actor())
+            return [JobHandle(self, job) for job in jobs]
 
     def write_jobs(self, new_jobs: Iterable[NewJob], *, actor: str,
                    batch: NewBatch | None = None) -> list[Job]:
@@ -285,11 +308,12 @@ class Corral:
         enqueued once, when every job of the batch has finished (however it ended)."""
         _texts(name=name, actor=actor)
         batch_id = uuid7()
-        new_jobs = [signature.to_new_job(batch_id=batch_id) for signature in signatures]
-        new_batch = NewBatch(batch_id, name,
-                             on_complete.to_new_job() if on_complete is not None else None)
-        jobs = self.write_jobs(new_jobs, actor=actor or default_actor(), batch=new_batch)
-        return BatchHandle(self, batch_id, [JobHandle(self, job) for job in jobs])
+        with _collector_paused(len(signatures)):
+            new_jobs = [signature.to_new_job(batch_id=batch_id) for signature in signatures]
+            new_batch = NewBatch(batch_id, name, on_complete.to_new_job()
+                                 if on_complete is not None else None)
+            jobs = self.write_jobs(new_jobs, actor=actor or default_actor(), batch=new_batch)
+            return BatchHandle(self, batch_id, [JobHandle(self, job) for job in jobs])
 
     def get_batch(self, batch_id: str) -> Batch:
         """Counts per status, progress and derived state. Raises ``BatchNotFound``."""

@@ -28,9 +28,34 @@ one index probe and a check of the few rows found, at any table size."""
 SHOWN_CANDIDATES = 5
 HEX = frozenset("0123456789abcdef")
 
+RANDOM_POOL = 4096
+"""Bytes of ``os.urandom`` drawn at once for ids' random parts: one system call per 512
+ids instead of one per id (a third of ``uuid7``'s time, in a bulk enqueue)."""
+
 _lock = threading.Lock()
 _last_ms = 0
 _seq = 0
+_pool = b""
+_taken = 0
+
+
+def _random_bits() -> int:
+    """64 random bits from the pool (the caller holds ``_lock``)."""
+    global _pool, _taken
+    if _taken >= len(_pool):
+        _pool, _taken = os.urandom(RANDOM_POOL), 0
+    _taken += 8
+    return int.from_bytes(_pool[_taken - 8:_taken], "big")
+
+
+def _after_fork() -> None:
+    """A forked child draws its own bytes: handing out what is left of its parent's pool
+    would repeat the parent's next ids (and a lock held in the parent stays held)."""
+    global _lock, _pool, _taken
+    _lock, _pool, _taken = threading.Lock(), b"", 0
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def uuid7() -> str:
@@ -46,9 +71,9 @@ def uuid7() -> str:
             ms = _last_ms
         else:
             _last_ms = ms
-            _seq = int.from_bytes(os.urandom(2), "big") & 0x3FF  # leave room to count up
+            _seq = _random_bits() & 0x3FF  # leave room to count up
         seq = _seq
-    rand = int.from_bytes(os.urandom(8), "big") & 0x3FFF_FFFF_FFFF_FFFF
+        rand = _random_bits() & 0x3FFF_FFFF_FFFF_FFFF
     value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand
     return _spelled(f"{value:032x}")  # by hand: uuid.UUID costs more than the rest here
 

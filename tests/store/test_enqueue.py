@@ -99,3 +99,24 @@ def test_jobs_are_drawn_as_the_write_reaches_them_and_once(store: Store) -> None
     assert drawn == list(range(2 * INSERT_CHUNK + 1))
     assert [job.args for job in made] == [[i] for i in drawn]
     assert len(store.list_jobs(JobFilter(), limit=None)) == len(made)
+
+
+def test_an_enqueue_returns_each_job_as_stored(store: Store) -> None:
+    """What an enqueue returns is the row it wrote, field for field, in every statement of
+    a big one: a job given no run_at runs from its created_at (the statement's time),
+    one given a run_at keeps it, past or future deciding queued or scheduled."""
+    now = datetime.now(UTC)
+    times = [None, now - timedelta(minutes=5), now + timedelta(hours=1),
+             datetime(9000, 1, 1, tzinfo=UTC), now - timedelta(days=3650)]
+    jobs = [new_job(args=[i], run_at=times[i % len(times)])
+            for i in range(2 * INSERT_CHUNK + 3)]
+    returned = store.enqueue_jobs(jobs, actor="me")
+    stored = {job.id: job for job in store.list_jobs(JobFilter(), limit=None)}
+    assert [job.id for job in returned] == [job.id for job in jobs]
+    assert returned == [stored[job.id] for job in jobs]
+    assert {job.created_at for job in returned} == {returned[0].created_at}
+    by_time = {i: returned[i] for i in range(len(times))}
+    assert by_time[0].run_at == by_time[0].created_at and by_time[0].status == S.QUEUED
+    assert [by_time[i].run_at for i in range(1, 5)] == times[1:]
+    assert [by_time[i].status for i in range(1, 5)] == [S.QUEUED, S.SCHEDULED, S.SCHEDULED,
+                                                         S.QUEUED]

@@ -205,17 +205,20 @@ class Engine:
             first = next(statements, None)
             rows = tx.rows("insert_jobs", **first) if first and first["rows"] else []
         written = {row["id"]: row for row in rows}
-        tx.wake({row["queue"] for row in written.values() if row["status"] == "queued"})
+        tx.wake({job.queue for job in jobs
+                 if job.id in written and written[job.id]["status"] == "queued"})
         skipped = [job for job in jobs if job.id not in written
                    ] if len(written) < len(jobs) else []
         existing = codec.skipped_jobs(skipped, self._jobs(tx.rows(
             "existing_jobs", ids=[job.id for job in skipped],
             keys=[job.unique_key for job in skipped if job.unique_key]), tx)[0]
         ) if skipped else {}
-        return [codec.job_from_new(job, written[job.id]["status"],
-                                   self.driver.time(written[job.id]["run_at"]),
-                                   self.driver.time(written[job.id]["created_at"]))
-                if job.id in written else existing[job.id] for job in jobs]
+        # a row carries run_at only where it is not the statement's time (created_at,
+        # on the first row): one timestamp decoded per enqueue, not two per job
+        created_at = self.driver.time(rows[0]["created_at"]) if rows else None
+        return [codec.job_from_new(job, row["status"], created_at if row["run_at"] is None
+                                   else self.driver.time(row["run_at"]), created_at)
+                if (row := written.get(job.id)) else existing[job.id] for job in jobs]
 
     @_operation
     def claim_jobs(self, worker_id: str, queues: Sequence[str], limit: int) -> list[Job]:

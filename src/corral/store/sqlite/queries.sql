@@ -9,8 +9,8 @@
 
 -- name: insert_jobs
 -- New jobs (the first statement runs once per record of :rows), then the rows this call
--- wrote (ids listed, made at :now: a stored id or a held unique key was skipped), and
--- their "enqueued" trail rows.
+-- wrote (ids listed, made at :now: a stored id or a held unique key was skipped; run_at
+-- only where it is not created_at, as on PostgreSQL), and their "enqueued" trail rows.
 INSERT INTO jobs (id, task, args, kwargs, queue, priority, status, max_attempts, run_at,
                   created_at, timeout, batch_id, limit_key, key_limit, unique_key, meta)
 VALUES (:id, :task, :args, :kwargs, :queue, :priority,
@@ -18,7 +18,7 @@ VALUES (:id, :task, :args, :kwargs, :queue, :priority,
         :max_attempts, COALESCE(:run_at, :now), :now, :timeout, :batch_id, :limit_key,
         :key_limit, :unique_key, :meta)
 ON CONFLICT DO NOTHING;
-SELECT id, status, queue, run_at, created_at FROM jobs
+SELECT id, status, NULLIF(run_at, created_at) AS run_at, created_at FROM jobs
 WHERE id IN (SELECT value FROM json_each(:ids)) AND created_at = :now;
 INSERT INTO job_events (job_id, at, kind, actor, to_status, data)
 SELECT id, :now, 'enqueued', :actor, status, :data FROM jobs
