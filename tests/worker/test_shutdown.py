@@ -114,3 +114,16 @@ def test_a_job_cancelled_by_a_user_ends_cancelled_when_its_worker_shuts_down(
     assert handle.cancel().status == S.CANCELLING
     worker.stop(wait=False)
     assert handle.refresh().status == S.CANCELLED
+
+
+def test_a_signal_the_moment_the_worker_registers_stops_it_cleanly(
+    app: corral.Corral, start_worker: StartWorker,
+) -> None:
+    """The signal handlers are in place before the worker registers: SIGTERM as soon as it
+    shows up (while its threads are still starting) is a clean stop, not a worker killed
+    registered, which would read as dead and hold whatever it had claimed."""
+    for _ in range(3):
+        worker = start_worker()
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0
+    assert [w.state for w in app.store.list_workers()] == ["stopped"] * 3

@@ -203,9 +203,11 @@ class Worker:
 
     def run(self) -> None:
         """Run until SIGTERM/SIGINT: the first stops claiming and lets running jobs finish
-        (up to ``shutdown_grace``); a second exits at once."""
-        self.start()
+        (up to ``shutdown_grace``); a second exits at once. The handlers are in place
+        before the worker registers: a signal while it starts stops it cleanly once
+        started, never kills it registered and holding jobs."""
         signals = {"count": 0}
+        started = threading.Event()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             signals["count"] += 1
@@ -214,10 +216,12 @@ class Worker:
                 os._exit(1)
             logger.info("signal %d: finishing %d running job(s), then stopping", signum,
                         len(self.running))
-            threading.Thread(target=self._shutdown, daemon=True).start()
+            threading.Thread(target=self._shutdown, args=(started,), daemon=True).start()
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        self.start()
+        started.set()
         while not self._stopped.wait(0.5):
             pass
         if self.running:
@@ -225,7 +229,8 @@ class Worker:
             logger.warning("exiting with %d job(s) still running", len(self.running))
             os._exit(1)
 
-    def _shutdown(self) -> None:
+    def _shutdown(self, started: threading.Event) -> None:
+        started.wait()
         self.stop(wait=True, timeout=self.app.settings.shutdown_grace)
 
     # -- jobs ----------------------------------------------------------------------------
