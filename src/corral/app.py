@@ -235,7 +235,9 @@ class Corral:
 
     def enqueue_many(self, signatures: Sequence[Signature], *, actor: str | None = None
                      ) -> list[JobHandle]:
-        """Enqueue several jobs in one transaction: all of them, or none if any is invalid."""
+        """Enqueue several jobs in one transaction: all of them, or none if any is invalid.
+        From ``COLLECTOR_PAUSED_FROM`` jobs the cyclic garbage collector waits for the
+        call's end (it is turned back on however the call ends)."""
         _texts(actor=actor)
         # made as the store reaches them: the database inserts one chunk while the next
         # is made (an invalid one fails the call, which writes nothing)
