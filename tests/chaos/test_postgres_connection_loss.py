@@ -118,6 +118,7 @@ def restart_postgres(cluster: list[str]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # a restart ends every other test's sessions too
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_a_postgres_restart_mid_drain_loses_nothing_and_reruns_no_live_job(
     app: corral.Corral, tasks: SimpleNamespace, db_url: str, marks: Path, tmp_path: Path,
