@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import corral
 from corral.status import JobStatus
+from corral.store.sqlite.driver import writers_file
 from tests.waiting import wait_until
 
 S = JobStatus
@@ -44,7 +45,7 @@ def freeze_between_writes(worker: subprocess.Popen[bytes], db_url: str) -> None:
     """SIGSTOP ``worker`` at a moment it holds no SQLite write turn. Frozen mid-write, it
     would stop every writer until it resumes (SQLite has one writer at a time; README's
     known gap), which is not what this test is about. PostgreSQL: at once."""
-    turns = (os.open(db_url.removeprefix("sqlite:///") + ".writers", os.O_RDWR)
+    turns = (os.open(writers_file(db_url.removeprefix("sqlite:///")), os.O_RDWR)
              if db_url.startswith("sqlite:///") else None)
     try:
         while True:

@@ -15,7 +15,7 @@ import corral
 from corral.store import Store
 from corral.store.base import JobFilter
 from corral.store.engine import Engine
-from corral.store.sqlite.driver import SQLiteDriver
+from corral.store.sqlite.driver import SQLiteDriver, writers_file
 from tests.factories import new_job
 from tests.waiting import wait_until
 
@@ -66,7 +66,7 @@ def test_a_writer_waits_for_its_turn_and_goes_the_moment_it_is_let_go(
     the write waits, writes nothing meanwhile, and goes as soon as the lock is let go,
     not after a busy-handler sleep."""
     assert isinstance(sqlite_store, Engine) and isinstance(sqlite_store.driver, SQLiteDriver)
-    held = os.open(f"{sqlite_store.driver.path}.writers", os.O_CREAT | os.O_RDWR)
+    held = os.open(writers_file(sqlite_store.driver.path), os.O_CREAT | os.O_RDWR)
     fcntl.flock(held, fcntl.LOCK_EX)
     written = threading.Event()
     writer = threading.Thread(target=lambda: (sqlite_store.enqueue_jobs([new_job()]),

@@ -46,6 +46,11 @@ records with json_each (every ``->>`` parses the record again) 0.27 s."""
 ROWS_PER_INSERT = 200  # x ~18 parameters: well under SQLite's 32,766 per statement
 
 
+def writers_file(path: str) -> str:
+    """The lock file on which writers of every process take turns (``_writers_turn``)."""
+    return f"{path}.writers"
+
+
 def _statements(sql: str) -> list[str]:
     """Split SQL into statements; a trigger's body (``BEGIN ...; END;``) stays whole,
     since ``sqlite3.complete_statement`` knows where a statement really ends."""
@@ -235,7 +240,7 @@ class SQLiteDriver:
         shell) is still waited out by busy_timeout; a writer's process that dies lets go."""
         turn: int | None = getattr(self._local, "turn", None)
         if turn is None:
-            turn = os.open(f"{self.path}.writers", os.O_CREAT | os.O_RDWR, 0o644)
+            turn = os.open(writers_file(self.path), os.O_CREAT | os.O_RDWR, 0o644)
             self._local.turn = turn
             with self._connections_lock:
                 self._turn_files.append(turn)
