@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
 
 import corral
+from corral.job import Job
 from corral.status import JobStatus
+from corral.worker.worker import Worker
 from tests.waiting import wait_until
 
 S = JobStatus
@@ -124,3 +128,45 @@ def test_cancel_reaches_the_worker_without_waiting_for_a_heartbeat(
     handle.cancel()
     assert final(handle, timeout=10).status == S.CANCELLED
     assert is_marked(handle.id, "finally")
+
+
+def test_a_cancel_between_claim_and_dispatch_is_not_left_for_the_heartbeat(
+    app: corral.Corral,
+) -> None:
+    """The claim has committed (the job reads ``running``) but the worker has not yet
+    handed the job to a thread when the cancel arrives: the worker keeps it and stops the
+    job at dispatch. With heartbeats an hour apart, nothing else could deliver it."""
+
+    @app.task(name="looper")
+    def looper(ctx: corral.Context) -> None:
+        while True:
+            ctx.checkpoint()
+            time.sleep(0.01)
+
+    app.settings = app.settings.override(heartbeat_interval=3600, lease=7200)
+    worker = Worker(app, concurrency=1)
+    worker.start()
+    try:
+        dispatch, deliver = worker.claimer._dispatch, worker.notifications._on_cancel
+        gate, delivered = threading.Event(), threading.Event()
+
+        def dispatch_at_the_gate(job: Job) -> None:
+            gate.wait(30)
+            dispatch(job)
+
+        def deliver_and_say(job_id: str) -> None:
+            deliver(job_id)
+            delivered.set()
+
+        worker.claimer._dispatch = dispatch_at_the_gate  # type: ignore[method-assign]
+        worker.notifications._on_cancel = deliver_and_say
+        handle = looper.enqueue()
+        wait_until(lambda: handle.refresh().status == S.RUNNING, message="the claim")
+        assert handle.cancel().status == S.CANCELLING
+        assert delivered.wait(10), "the cancel to reach the worker"
+        gate.set()
+        job = handle.wait(timeout=10)
+        assert job.status == S.CANCELLED and job.cancel_reason is None  # the user's cancel
+    finally:
+        gate.set()
+        worker.stop(wait=False)

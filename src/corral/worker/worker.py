@@ -9,7 +9,10 @@ Threads of one worker and what they own:
 - listener: doorbell / NOTIFY, wakes the claimer, delivers cancels.
 
 ``running`` maps job id -> Execution for every job claimed and not yet recorded; the
-claimer adds, the recorder's callback removes, the others read it under ``_lock``.
+claimer adds, the recorder's callback removes, the others read it under ``_lock``. A cancel
+that arrives for a job claimed but not yet in ``running`` (the claim has committed, the
+claimer has not dispatched it) is kept in ``_cancelled_early`` and applied at dispatch;
+dropped, it would wait for the next heartbeat.
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ class Worker:
         self.host = host
         self.running: dict[str, Execution] = {}
         self._recording: set[str] = set()  # done running, outcome not yet written
+        self._cancelled_early: dict[str, float] = {}  # job id -> when its cancel came
         self._lock = threading.Lock()  # guards running
         self._idle = threading.Condition(self._lock)
         self._started = False
@@ -258,8 +262,11 @@ class Worker:
         execution = Execution(job, task, ctx, self.id)
         with self._lock:
             self.running[job.id] = execution
+            cancelled = self._cancelled_early.pop(job.id, None) is not None
         runner.submit(execution, self._finished_on_thread if runner is self._threads
                       else self._finished)
+        if cancelled:
+            execution.request_cancel(None)
 
     def _context(self, job: Job, *, phases: tuple[str, ...],
                  loop: asyncio.AbstractEventLoop | None) -> Context:
@@ -308,8 +315,20 @@ class Worker:
     def _cancel(self, job_id: str) -> None:
         with self._lock:
             execution = self.running.get(job_id)
+            if execution is None:
+                self._remember_early_cancel(job_id)
         if execution is not None:
             execution.request_cancel(None)  # the store keeps the reason for the trail
+
+    def _remember_early_cancel(self, job_id: str) -> None:
+        """Keep a cancel for a job this worker does not run (yet); under ``_lock``. Kept
+        one heartbeat: by then a claimed job is dispatched, and a job that had already
+        finished will never be."""
+        now = time.monotonic()
+        kept_from = now - self.app.settings.heartbeat_interval
+        for old in [key for key, at in self._cancelled_early.items() if at < kept_from]:
+            del self._cancelled_early[old]
+        self._cancelled_early[job_id] = now
 
     def _lost(self, job_id: str) -> None:
         with self._lock:
