@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -113,14 +114,18 @@ def test_worker_stop_waits_for_running_jobs(
 def test_an_error_while_a_cancel_is_pending_fails_the_job_instead_of_retrying(
     app: corral.Corral, worker: Worker,
 ) -> None:
+    started = threading.Event()
+
     @app.task(name="errs_when_told", max_attempts=3)
     def errs_when_told(ctx: corral.Context) -> None:
+        started.set()
         while not ctx.cancelled:
             time.sleep(0.01)
         raise RuntimeError("cleanup went wrong")
 
     handle = errs_when_told.enqueue()
-    wait_until(lambda: handle.refresh().status == S.RUNNING, message="the job to start")
+    # its body, not only its claim: a cancel before the body starts stops it at once
+    assert started.wait(10), "the job's body to start"
     handle.cancel()
     job = handle.wait(timeout=10)
     assert job.status == S.FAILED and job.attempt == 1

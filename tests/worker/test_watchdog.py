@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 
 import pytest
@@ -90,11 +90,13 @@ def test_a_stalled_job_is_cancelled_when_the_task_says_so(app: corral.Corral,
 
 def test_a_thread_ignoring_its_cancel_shows_as_unresponsive(
     app: corral.Corral, tasks: SimpleNamespace, worker: Worker,
+    is_marked: Callable[[str, str], bool],
 ) -> None:
     # long enough that the cancel reaches the worker and its grace (0.3 s) runs out
     # before the job ends, even when the doorbell is missed and the heartbeat (2 s) carries it
     handle = tasks.stubborn.enqueue(4.0)
-    wait_until(lambda: handle.refresh().status == S.RUNNING, message="the job to start")
+    # its body, not only its claim: a cancel before the body starts stops it at once
+    wait_until(lambda: is_marked(handle.id, "started"), message="the job's body to start")
     handle.cancel()
     wait_until(lambda: handle.refresh().unresponsive_at is not None,
                message="the unresponsive flag")
