@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from corral.status import JobStatus
 from corral.store import Engine, Store
 from corral.store.base import WorkerInfo
@@ -51,3 +53,23 @@ def test_sqlite_outbox_is_read_after_the_last_seen_id_and_pruned(sqlite_store: S
     assert store.prune_notifications(datetime.now(UTC) + timedelta(seconds=1)) == 2
     assert outbox.read_notifications(start) == []
     assert outbox.last_notification_id() == second[-1].id
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_notifications_that_arrive_while_the_listener_lends_its_connection_are_kept(
+    store: Store,
+) -> None:
+    """A worker claims on its listener's connection (PostgreSQL): a cancel or new work
+    notified while a statement runs there is delivered by the next wait, not lost."""
+    listener = store.open_listener()
+    try:
+        store.register_worker(WorkerInfo(WORKER, "host", 1, ("default",), 1, "t"))
+        running = make_job(store, S.RUNNING)
+        lent = listener.lend()
+        assert lent is not None, "PostgreSQL lends the LISTEN connection"
+        with lent:  # the cancel runs on the listening session, which hears its NOTIFY
+            store.cancel_jobs([running.id], actor=None, reason=None)  # while not waiting
+        note = listen_for(listener, lambda n: n.channel == "cancel")
+        assert note.job_ids == (running.id,)
+    finally:
+        listener.close()

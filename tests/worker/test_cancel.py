@@ -160,6 +160,9 @@ def test_a_cancel_between_claim_and_dispatch_is_not_left_for_the_heartbeat(
 
         worker.claimer._dispatch = dispatch_at_the_gate  # type: ignore[method-assign]
         worker.notifications._on_cancel = deliver_and_say
+        # the claimer's thread claims, so that the listener's is free to hear the cancel
+        # (a claim on the listener's thread takes the cancel after its dispatch)
+        worker.notifications._claim_now = worker.claimer.wake.set
         handle = looper.enqueue()
         wait_until(lambda: handle.refresh().status == S.RUNNING, message="the claim")
         assert handle.cancel().status == S.CANCELLING

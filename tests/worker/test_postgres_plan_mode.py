@@ -29,20 +29,21 @@ NAMES = {text: name for name, text in Q.items()}
 def test_a_worker_runs_jobs_and_idles_without_a_plan_mode_switch(
     app: corral.Corral, tasks: SimpleNamespace, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    worker_threads: set[int] = set()
+    # every thread started from here on is the worker's (its loops run their first
+    # statements before start() returns)
+    before = {thread.ident for thread in threading.enumerate()}
     ran: list[tuple[int, str]] = []  # the worker's statements: thread, name
     execute: Callable[..., Any] = psycopg.Connection.execute
 
     def watched(conn: psycopg.Connection[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
-        if threading.get_ident() in worker_threads:
-            ran.append((threading.get_ident(), NAMES.get(query, str(query))))
+        if threading.get_ident() not in before:
+            ran.append((threading.get_ident(), NAMES.get(query, str(query))
+                        if isinstance(query, str) else str(query)))
         return execute(conn, query, *args, **kwargs)
 
     monkeypatch.setattr(psycopg.Connection, "execute", watched)
-    before = set(threading.enumerate())
     worker = Worker(app, concurrency=4)
     worker.start()
-    worker_threads.update(t.ident for t in set(threading.enumerate()) - before if t.ident)
     try:
         for handle in [tasks.noop.enqueue() for _ in range(20)]:
             assert handle.wait(timeout=30).status == "completed"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -240,6 +241,12 @@ class Listener(Protocol):
 
     def wait(self, timeout: float | None = None) -> list[Notification]:
         """Block up to ``timeout`` (or the backend's poll interval) for notifications."""
+
+    def lend(self) -> AbstractContextManager[None] | None:
+        """A block in which the calling thread's store calls run on the listener's own
+        connection, or None where it has none to lend (SQLite; PostgreSQL while
+        reconnecting). On PostgreSQL its backend has just delivered the notification: a
+        claim there is faster than on a pooled connection that has been idle."""
 
     def close(self) -> None:
         """Stop listening."""

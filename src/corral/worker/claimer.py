@@ -2,7 +2,8 @@
 
 Polling adapts: right after a claim that found work it claims again at once; when the
 queues are empty it waits from ``MIN_POLL`` doubling up to ``MAX_POLL``. A notification
-(new work on one of our queues) or a freed slot wakes it at once.
+(new work on one of our queues) or a freed slot wakes it at once. The listener may claim
+in its place (``claim_now``) while the claimer is idle: one thread claims at a time.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Claimer(Service):
         self.paused = threading.Event()  # set at shutdown: claim nothing more
         self._poll = MIN_POLL
         self._backlog = False  # the last claim filled every slot it asked for
+        self._claiming = threading.Lock()  # held from counting free slots to dispatch
 
     def stop(self) -> None:
         super().stop()
@@ -57,15 +59,36 @@ class Claimer(Service):
             # Work is waiting and most slots are busy: let a few more free up, so one
             # claim serves several slots instead of one claim per finished job.
             self.wake.wait(GATHER_SLOTS)
-            free = self._free_slots()
-        wanted = min(free, self._batch_size)
+        with self._claiming:
+            found = self._claim()
+        if found and self._backlog:
+            return  # there may be more: claim again at once
+        self.wake.wait(self._poll)
+        self._poll = min(self._poll * 2, MAX_POLL)
+
+    def claim_now(self) -> None:
+        """Claim on the calling thread (the listener's, just notified of new work) if the
+        claimer is not claiming already; else wake it. The claimer carries on after a
+        claim that filled every slot it asked for."""
+        if self.paused.is_set() or not self._claiming.acquire(blocking=False):
+            self.wake.set()
+            return
+        try:
+            self._claim()
+        finally:
+            self._claiming.release()
+        if self._backlog:
+            self.wake.set()
+
+    def _claim(self) -> int:
+        """Claim into the free slots and dispatch; under ``_claiming``. Returns how many."""
+        wanted = min(self._free_slots(), self._batch_size)
+        if wanted <= 0:
+            return 0
         jobs = self._store.claim_jobs(self._worker_id, self._queues, wanted)
         for job in jobs:
             self._dispatch(job)
         self._backlog = len(jobs) == wanted
         if jobs:
             self._poll = MIN_POLL
-            if self._backlog:
-                return  # there may be more: claim again at once
-        self.wake.wait(self._poll)
-        self._poll = min(self._poll * 2, MAX_POLL)
+        return len(jobs)

@@ -119,6 +119,7 @@ class Worker:
                                    on_lost=self._lost, fence=self.fence)
         self.notifications = NotificationLoop(self._listener, self.id, self.queues,
                                               wake_claimer=self.claimer.wake.set,
+                                              claim_now=self.claimer.claim_now,
                                               on_cancel=self._cancel)
         settings = self.app.settings
         self.reaper = Reaper(store, lease=settings.lease,

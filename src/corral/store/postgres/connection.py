@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -71,13 +72,20 @@ def parse(url: str) -> Target:
     return Target(conninfo, schema, session_options)
 
 
-def connect(target: Target) -> psycopg.Connection[tuple[object, ...]]:
+def session_settings(target: Target) -> dict[str, Any]:
+    """What every session of the store's own is opened with (pooled or not): UTC, and
+    ``force_generic_plan`` (the driver's ``GENERIC_PLANS``)."""
+    return {"autocommit": True, "application_name": target.application_name,
+            "options": f"{target.options} -c timezone=UTC -c plan_cache_mode=force_generic_plan"}
+
+
+def connect(target: Target, **settings: Any) -> psycopg.Connection[Any]:
     """A long-lived connection of its own, outside the pool (a LISTEN, a session lock),
-    with TCP keepalives so a vanished server is noticed in seconds, not hours."""
-    return psycopg.connect(target.conninfo, autocommit=True, options=target.options,
-                           application_name=target.application_name, keepalives=1,
+    with TCP keepalives so a vanished server is noticed in seconds, not hours; ``settings``
+    add to ``psycopg.connect``'s (a ``row_factory``)."""
+    return psycopg.connect(target.conninfo, **session_settings(target), keepalives=1,
                            keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
-                           connect_timeout=CONNECT_TIMEOUT)
+                           connect_timeout=CONNECT_TIMEOUT, **settings)
 
 
 def not_serving(exc: psycopg.OperationalError) -> bool:

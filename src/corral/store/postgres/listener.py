@@ -2,7 +2,9 @@
 
 The LISTEN runs on a long-lived connection of its own, outside the pool (a LISTEN belongs
 to one session). It survives a lost connection by reconnecting, then reports "jobs" once
-so the worker claims what it may have missed.
+so the worker claims what it may have missed. Between waits the worker may claim on it
+(``lend``); notifications that arrive meanwhile wait in psycopg's backlog for the next
+``wait``.
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
 
 from corral.store import base
-from corral.store.postgres.connection import Target, connect
+
+if TYPE_CHECKING:
+    from corral.store.postgres.driver import PostgresDriver
 
 logger = logging.getLogger("corral.store")
 WARN_AFTER = 5.0
@@ -28,17 +34,17 @@ class PostgresListener:
 
     address = None
 
-    def __init__(self, target: Target, poll_interval: float = 1.0) -> None:
-        self._target = target
+    def __init__(self, driver: PostgresDriver, poll_interval: float = 1.0) -> None:
+        self._driver = driver
         self._poll_interval = poll_interval
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._conn: psycopg.Connection[Any] | None = None
         self._lost_at: float | None = None  # since when it is disconnected
         self._warned = False
         self._listen()
 
     def _listen(self) -> None:
-        conn = connect(self._target)
-        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._target.channel)))
+        conn = self._driver.connect_listener()
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._driver.target.channel)))
         self._conn = conn
         if self._lost_at is not None:
             logger.info("listener reconnected after %.2fs", time.monotonic() - self._lost_at)
@@ -70,6 +76,9 @@ class PostgresListener:
             self._warned = True
             logger.warning("listener cannot reconnect for %.0fs: %s", now - self._lost_at,
                            reason)
+
+    def lend(self) -> AbstractContextManager[None] | None:
+        return None if self._conn is None else self._driver.lending(self._conn)
 
     def close(self) -> None:
         if self._conn is not None:

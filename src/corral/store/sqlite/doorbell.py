@@ -101,6 +101,11 @@ class DoorbellListener:
             found.extend(self._read_outbox())
         return found
 
+    def lend(self) -> None:
+        """Nothing to lend: a claim waits its turn among SQLite's writers, and the
+        listener must stay free to deliver cancels."""
+        return None
+
     def _read_outbox(self) -> list[base.Notification]:
         rows = self._driver.read_notifications(self._last_id)
         if rows:
