@@ -2,16 +2,18 @@
 
 Threads of one worker and what they own:
 
-- claimer: claims into free slots and dispatches to a runner;
+- claimer: claims into free slots and dispatches to a runner (one thread claims at a time);
 - thread pool (``concurrency`` threads) and one event loop: run task code;
 - recorder: writes outcomes, progress and trail notes;
 - heartbeat: liveness, the cancel fallback, lost-job detection;
-- listener: doorbell / NOTIFY, wakes the claimer, delivers cancels.
+- listener: doorbell / NOTIFY, delivers cancels; on new work it claims itself while the
+  claimer is idle, on its own connection where the store lends it (PostgreSQL), else it
+  wakes the claimer.
 
 ``running`` maps job id -> Execution for every job claimed and not yet recorded; the
-claimer adds, the recorder's callback removes, the others read it under ``_lock``. A cancel
-that arrives for a job claimed but not yet in ``running`` (the claim has committed, the
-claimer has not dispatched it) is kept in ``_cancelled_early`` and applied at dispatch;
+claiming thread adds, the recorder's callback removes, the others read it under ``_lock``. A
+cancel that arrives for a job claimed but not yet in ``running`` (the claim has committed,
+the job is not dispatched yet) is kept in ``_cancelled_early`` and applied at dispatch;
 dropped, it would wait for the next heartbeat.
 """
 
