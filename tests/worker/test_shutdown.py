@@ -127,3 +127,22 @@ def test_a_signal_the_moment_the_worker_registers_stops_it_cleanly(
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=20) == 0
     assert [w.state for w in app.store.list_workers()] == ["stopped"] * 3
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_stopped_worker_gives_its_connections_back_to_the_pool(
+    app: corral.Corral, tasks: SimpleNamespace,
+) -> None:
+    """A worker's claimer and recorder each keep a pooled connection while it runs; an app
+    that starts and stops workers (tests, a reloading dev server) would otherwise run its
+    pool (32 connections) dry, two workers at a time."""
+    from corral.worker.worker import Worker
+
+    pool = app.store.driver._pool  # type: ignore[attr-defined]
+    for number in range(3):
+        worker = Worker(app, concurrency=1)
+        worker.start()
+        assert tasks.noop.enqueue(number).wait(timeout=10).result == number
+        worker.stop()
+    wait_until(lambda: pool.get_stats()["pool_available"] == pool.get_stats()["pool_size"],
+               message="every connection back in the pool")

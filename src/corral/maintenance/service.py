@@ -48,16 +48,22 @@ class Service:
     def step(self) -> None:
         raise NotImplementedError
 
+    def ended(self) -> None:
+        """Called on the loop's thread once the loop ends: let go of what it held."""
+
     def _run(self) -> None:
         pause = FIRST_PAUSE
-        while not self.stopping.is_set():
-            try:
-                self.step()
-                pause = FIRST_PAUSE
-            except Exception:
-                logger.exception("%s loop failed; retrying in %.2fs", self.name, pause)
-                self.stopping.wait(pause)
-                pause = min(pause * 2, MAX_PAUSE)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    self.step()
+                    pause = FIRST_PAUSE
+                except Exception:
+                    logger.exception("%s loop failed; retrying in %.2fs", self.name, pause)
+                    self.stopping.wait(pause)
+                    pause = min(pause * 2, MAX_PAUSE)
+        finally:
+            self.ended()
 
 
 class PeriodicService(Service):

@@ -252,6 +252,17 @@ class Listener(Protocol):
         """Stop listening."""
 
 
+class KeptConnection(Protocol):
+    """A connection that one writer keeps between its writes (``Store.keep_connection``)."""
+
+    def lend(self) -> AbstractContextManager[None]:
+        """A block in which the calling thread's store calls run on the kept connection
+        (taken on first use, replaced once broken), where the store keeps one."""
+
+    def release(self) -> None:
+        """Give the connection back; later blocks run on the store's usual connections."""
+
+
 class Store(Protocol):
     """Persistence of jobs, their trail, workers and notifications."""
 
@@ -450,6 +461,11 @@ class Store(Protocol):
 
     def open_listener(self) -> Listener:
         """A listener for one worker (doorbell + outbox on SQLite, LISTEN on PostgreSQL)."""
+
+    def keep_connection(self) -> KeptConnection:
+        """A connection for a single writer (a worker's recorder) to keep between writes:
+        on PostgreSQL a pooled one whose backend stays warm, where the pool would hand out
+        the one idle longest; on SQLite each thread has its own already, so none."""
 
     def open_change_feed(self) -> ChangeFeed:
         """A feed of the ids of changed jobs, for a server pushing changes to watchers

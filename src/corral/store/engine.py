@@ -126,6 +126,7 @@ class Driver(Protocol):
     def close(self) -> None: ...
     def acquire_liveness(self, worker_id: str) -> base.Liveness: ...
     def open_listener(self) -> base.Listener: ...
+    def keep_connection(self) -> base.KeptConnection: ...
     def open_change_feed(self) -> ChangeFeed: ...
 
     def prune_signals(self, older_than: datetime) -> int:
@@ -691,6 +692,9 @@ class Engine:
 
     def open_listener(self) -> base.Listener:
         return self.driver.open_listener()
+
+    def keep_connection(self) -> base.KeptConnection:
+        return self.driver.keep_connection()
 
     def open_change_feed(self) -> ChangeFeed:
         return self.driver.open_change_feed()

@@ -3,7 +3,9 @@
 Polling adapts: right after a claim that found work it claims again at once; when the
 queues are empty it waits from ``MIN_POLL`` doubling up to ``MAX_POLL``. A notification
 (new work on one of our queues) or a freed slot wakes it at once. The listener may claim
-in its place (``claim_now``) while the claimer is idle: one thread claims at a time.
+in its place (``claim_now``) while the claimer is idle: one thread claims at a time. The
+claimer claims on a connection it keeps (``Store.keep_connection``), the listener on its
+own.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Claimer(Service):
         self._poll = MIN_POLL
         self._backlog = False  # the last claim filled every slot it asked for
         self._claiming = threading.Lock()  # held from counting free slots to dispatch
+        self._connection = store.keep_connection()  # the claimer thread's, not the listener's
 
     def stop(self) -> None:
         super().stop()
@@ -59,12 +62,15 @@ class Claimer(Service):
             # Work is waiting and most slots are busy: let a few more free up, so one
             # claim serves several slots instead of one claim per finished job.
             self.wake.wait(GATHER_SLOTS)
-        with self._claiming:
+        with self._claiming, self._connection.lend():
             found = self._claim()
         if found and self._backlog:
             return  # there may be more: claim again at once
         self.wake.wait(self._poll)
         self._poll = min(self._poll * 2, MAX_POLL)
+
+    def ended(self) -> None:
+        self._connection.release()
 
     def claim_now(self) -> None:
         """Claim on the calling thread (the listener's, just notified of new work) if the

@@ -10,7 +10,8 @@ One writer at a time, whichever thread it is: the recorder's own, or a task's th
 submits with ``write_now`` (the worker's only job: nothing to batch it with, and handing
 it to the recorder's thread cost a wake-up, ~0.1-0.2 ms of the job's end-to-end time).
 Items leave the inbox only in the writer's hands, so either way they are written in the
-order they came.
+order they came. The writer writes on a connection the recorder keeps
+(``Store.keep_connection``), whichever thread it is.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class Recorder(Service):
         self._inbox: queue.SimpleQueue[_Finished | NewEvent] = queue.SimpleQueue()
         self._queued = threading.Event()  # the inbox has something for the recorder
         self._writing = threading.Lock()  # held by the one thread writing
+        self._connection = store.keep_connection()  # lent to the thread writing
         self._dirty: dict[str, Context] = {}  # written by task threads, drained here
         self._dirty_lock = threading.Lock()
 
@@ -88,7 +90,7 @@ class Recorder(Service):
         if not write_now or not self._writing.acquire(blocking=False):
             return
         try:
-            self.flush(self._take())
+            self._flush_taken()
         except Exception:
             logger.info("writing outcome of job %s failed; the recorder retries",
                         ids.short(outcome.job_id), exc_info=True)
@@ -99,11 +101,17 @@ class Recorder(Service):
         self._queued.wait(PROGRESS_FLUSH_INTERVAL)  # or flush dirty progress on time
         self._queued.clear()
         with self._writing:
-            self.flush(self._take())
+            self._flush_taken()
 
     def _put(self, item: _Finished | NewEvent) -> None:
         self._inbox.put(item)
         self._queued.set()
+
+    def _flush_taken(self) -> None:
+        """Write what is queued now, on the kept connection (the caller holds
+        ``_writing``)."""
+        with self._connection.lend():
+            self.flush(self._take())
 
     def _take(self) -> list[_Finished | NewEvent]:
         """Everything queued now (the caller holds ``_writing``)."""
@@ -182,6 +190,10 @@ class Recorder(Service):
             self._on_lost(job_id)
 
     def drain(self) -> None:
-        """Write everything still queued (used at shutdown)."""
+        """Write everything still queued, and give the kept connection back (used at
+        shutdown; a write after it runs on the store's usual connections)."""
         with self._writing:
-            self.flush(self._take())
+            try:
+                self._flush_taken()
+            finally:
+                self._connection.release()

@@ -17,7 +17,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -58,6 +58,8 @@ every statement a worker runs is here, so a worker never spends a round trip on 
 the end-to-end path paid one). The other statements (listings, counts: their optional
 filters need the values to pick an index) switch their connection back with a ``SET``."""
 TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
+IDLE = psycopg.pq.TransactionStatus.IDLE
+KEEP_FOR = 600.0  # seconds a writer keeps one pooled connection (KeptConnection)
 logger = logging.getLogger("corral.store")
 Conn = psycopg.Connection[dict[str, Any]]
 
@@ -130,6 +132,48 @@ class _Tx:
         self.rows("notify", payload=json.dumps(payload))
 
 
+class KeptConnection:
+    """A pooled connection that one writer keeps between its writes (a worker's recorder:
+    one writer at a time, whichever thread), lent to the writing thread (``lending``).
+
+    psycopg_pool hands out the connection returned longest ago, so a worker's outcome
+    went to the backend that had slept longest (its claims, heartbeats and loops take
+    turns on the pool); a backend used a job ago answers sooner. A broken connection, or
+    one left inside a transaction, goes back to the pool (which discards or resets it)
+    and the next write takes another; so does one kept ``KEEP_FOR`` seconds, so that the
+    pool's ``max_lifetime`` still renews it."""
+
+    def __init__(self, driver: PostgresDriver, pool: ConnectionPool[Conn]) -> None:
+        self._driver = driver
+        self._pool = pool
+        self._conn: Conn | None = None
+        self._taken_at = 0.0
+        self._released = False  # after release(), writes use the pool as anyone's do
+
+    def lend(self) -> AbstractContextManager[None]:
+        return self._driver.lending(self._take)
+
+    def _take(self) -> Conn | None:
+        conn = self._conn
+        if conn is not None and (conn.info.transaction_status != IDLE  # or broken
+                                 or time.monotonic() - self._taken_at > KEEP_FOR):
+            self._give_back()
+            conn = None
+        if conn is None and not self._released:
+            conn = self._conn = self._pool.getconn()
+            self._taken_at = time.monotonic()
+        return conn
+
+    def release(self) -> None:
+        self._released = True
+        self._give_back()
+
+    def _give_back(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            self._pool.putconn(conn)
+
+
 class PostgresDriver:
     """The PostgreSQL backend (``postgresql://user@host/db?schema=name``);
     ``corral.store.engine`` holds the rules."""
@@ -174,22 +218,27 @@ class PostgresDriver:
 
     def connect_listener(self) -> Conn:
         """A connection of its own for a worker's LISTEN, set up as a pooled one: the
-        listener also lends it for a claim (``lending``)."""
+        listener also lends it for a claim (``lending``): its backend has just delivered
+        a notification and is awake (a claim on it right after the NOTIFY took 0.45-0.5 ms
+        less than on a pooled connection whose backend had slept since the last job)."""
         conn = connection.connect(self.target, row_factory=dict_row)
         self._configure(conn)
         return conn
 
     @contextmanager
-    def lending(self, conn: Conn) -> Iterator[None]:
-        """This thread's statements inside the block run on ``conn`` (the listener's,
-        whose backend has just delivered a notification and is awake: a claim on it
-        right after the NOTIFY took 0.45-0.5 ms less than on a pooled connection whose
-        backend had slept since the last job). Once ``conn`` breaks, the pool again."""
-        self._lent.conn = conn
+    def lending(self, source: Callable[[], Conn | None]) -> Iterator[None]:
+        """This thread's statements inside the block run on the connection ``source``
+        gives (the listener's, a kept one), or on a pooled one while it gives None. Asked
+        afresh for each statement block, so a connection that broke is left for the pool
+        (the listener's) or replaced (a kept one)."""
+        self._lent.source = source
         try:
             yield
         finally:
-            self._lent.conn = None
+            self._lent.source = None
+
+    def keep_connection(self) -> KeptConnection:
+        return KeptConnection(self, self._pool)
 
     @contextmanager
     def connection(self) -> Iterator[Conn]:
@@ -198,9 +247,9 @@ class PostgresDriver:
         this one runs) fails once with STALE_PLAN: its prepared statements are dropped
         (psycopg notices DEALLOCATE ALL, and a rolled-back transaction) so that the
         retry prepares them again."""
-        lent: Conn | None = getattr(self._lent, "conn", None)
-        with (nullcontext(lent) if lent is not None and not lent.broken
-              else self._pool.connection()) as conn:
+        source: Callable[[], Conn | None] | None = getattr(self._lent, "source", None)
+        lent = source() if source is not None else None
+        with nullcontext(lent) if lent is not None else self._pool.connection() as conn:
             try:
                 yield conn
             except psycopg.errors.FeatureNotSupported as exc:

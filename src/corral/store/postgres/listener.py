@@ -78,7 +78,13 @@ class PostgresListener:
                            reason)
 
     def lend(self) -> AbstractContextManager[None] | None:
-        return None if self._conn is None else self._driver.lending(self._conn)
+        return None if self._conn is None else self._driver.lending(self._lent)
+
+    def _lent(self) -> psycopg.Connection[Any] | None:
+        """The listening connection for a statement, unless it broke (then the pool's,
+        until the next ``wait`` reconnects)."""
+        conn = self._conn
+        return conn if conn is not None and not conn.broken else None
 
     def close(self) -> None:
         if self._conn is not None:

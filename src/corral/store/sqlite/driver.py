@@ -167,6 +167,17 @@ class _Tx:
         return rings
 
 
+class NothingKept:
+    """Every thread has its own connection already; a writer keeps none apart."""
+
+    @staticmethod
+    def lend() -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
+
+    def release(self) -> None:
+        pass
+
+
 class SQLiteDriver:
     """The embedded backend (``sqlite:///path``); ``corral.store.engine`` holds the rules."""
 
@@ -348,6 +359,10 @@ class SQLiteDriver:
 
     def open_listener(self) -> doorbell.DoorbellListener:
         return doorbell.DoorbellListener(self)
+
+    @staticmethod
+    def keep_connection() -> NothingKept:
+        return NothingKept()
 
     def last_notification_id(self) -> int:
         return int(self.read("last_id", log="notifications")[0]["id"])
