@@ -50,10 +50,10 @@ def test_an_operators_delete_in_psql_takes_the_trail_rows_too(store: Store, db_u
     assert store.job_events(kept.id)
 
 
-@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_a_note_for_a_job_deleted_meanwhile_writes_no_row(store: Store, db_url: str) -> None:
-    """No foreign key refuses it on PostgreSQL: the statement writes notes only for jobs
-    that exist (a worker's recorder never retries a refused note forever)."""
+    """The statement writes notes only for jobs that exist, on both stores: refused (by
+    SQLite's foreign key, as it was), the note failed the whole write, and a worker's
+    recorder retried it forever with every outcome queued behind it."""
     kept = make_job(store, JobStatus.RUNNING)
     store.add_events([NewEvent(job_id="deleted-by-hand", kind="log", reason="late"),
                       NewEvent(job_id=kept.id, kind="log", reason="kept")])

@@ -35,9 +35,12 @@ WHERE unique_key IN (SELECT value FROM json_each(:keys))
   AND status IN ('scheduled', 'queued', 'running', 'cancelling');
 
 -- name: insert_events
--- Append trail rows (runs once per record of :rows).
+-- Append trail rows (runs once per record of :rows), for jobs that exist: a note a worker
+-- sends for a job deleted by hand meanwhile is dropped here, as on PostgreSQL, not refused
+-- by the foreign key (which would fail the whole write, outcomes queued behind it too).
 INSERT INTO job_events (job_id, at, kind, actor, reason, from_status, to_status, data)
-VALUES (:job_id, :now, :kind, :actor, :reason, :from_status, :to_status, :data);
+SELECT * FROM (VALUES (:job_id, :now, :kind, :actor, :reason, :from_status, :to_status, :data))
+WHERE EXISTS (SELECT 1 FROM jobs WHERE jobs.id = column1);
 
 -- name: insert_tick
 INSERT INTO periodic_ticks (name, tick, job_id) VALUES (:name, :tick, :job_id)
