@@ -19,6 +19,11 @@ FULL = {"enqueue": 10_000, "drain": 10_000, "latency": 200, "cancel": 100, "orph
 QUICK = {"enqueue": 2_000, "drain": 2_000, "latency": 50, "cancel": 10, "orphan": 2,
          "scale": [1_000, 20_000], "memory": 2_000, "http": 3.0, "waiters": 200, "dagster": 2}
 PEER_SCENARIOS = ("enqueue", "drain", "latency", "cancel", "orphan")
+"""Run scenario by scenario, corral's and then every peer's, so that a ratio compares
+figures taken minutes apart: this VM's speed drifts by up to 2x within half an hour, and
+corral's scenarios all run before the first peer's put the two sides of a ratio up to 25
+minutes apart (corral's bulk enqueue at 07:27, pgqueuer's at 07:33 in the run of
+2026-12-06 07:50)."""
 ORPHAN_BOUND_S = 40.0  # pgqueuer, the only peer that re-runs an orphan, takes ~33 s
 
 
@@ -38,13 +43,13 @@ def main() -> None:
     results: report.Results = {}
     notes: report.Notes = {}
     with tempfile.TemporaryDirectory(prefix="corral-bench-") as scratch:
-        for name in wanted:
+        for name in wanted:  # each scenario for corral, then for every peer (see below)
             for backend in options.stores.split(","):
                 measure = getattr(scenarios, name)
                 _timed(results, name, backend, measure, backend, Path(scratch), sizes[name])
-        for peer_name in names:
-            _run_peer(peer_name, [s for s in wanted if s in PEER_SCENARIOS], sizes,
-                      Path(scratch), results, notes)
+            if name in PEER_SCENARIOS:
+                for peer_name in names:
+                    _run_peer(peer_name, [name], sizes, Path(scratch), results, notes)
     print(f"report: {report.write(results, notes, options.out, options.quick)}")
 
 
