@@ -83,7 +83,8 @@ TARGETS: list[tuple[str, str, str, str, float, str]] = [
 ]
 
 
-def write(results: Results, notes: Notes, out: Path, quick: bool) -> Path:
+def write(results: Results, notes: Notes, out: Path, quick: bool, rounds: int = 1) -> Path:
+    """``rounds``: how many rounds the enqueue, drain and latency figures are medians of."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True))
     plots = [_bars(results, out, "enqueue", "enqueue throughput (jobs/s)"),
@@ -100,7 +101,10 @@ def write(results: Results, notes: Notes, out: Path, quick: bool) -> Path:
         f"SQLite {sqlite3.sqlite_version}, {_postgres_version()}.",
         "Produced by `make bench` / `make bench-quick` (bench/run.py). Columns `sqlite` and "
         "`postgres` are corral on each store; the others are the peers, run in the same "
-        "session with their documented defaults (bench/peers/, bench/requirements.txt). "
+        "session with their documented defaults (bench/peers/, bench/requirements.txt), "
+        "scenario by scenario: corral, then every peer"
+        + (". " if rounds == 1 else "; enqueue, drain and latency figures are the medians "
+           f"of {rounds} such rounds (`ROUNDS` in bench/run.py). ") +
         "Every job is timed by what its code wrote (bench/peers/base.py), not by each "
         "queue's idea of status." + ("" if notes else " Peers are not run in a quick run."),
         "Where the time goes for the targets not met, and what profiling changed: "

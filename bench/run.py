@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,7 +25,14 @@ figures taken minutes apart: this VM's speed drifts by up to 2x within half an h
 corral's scenarios all run before the first peer's put the two sides of a ratio up to 25
 minutes apart (corral's bulk enqueue at 07:27, pgqueuer's at 07:33 in the run of
 2026-12-06 07:50)."""
+ROUNDS = {"enqueue": 3, "drain": 3, "latency": 3}
+"""Scenarios a target compares with a peer, run this many rounds in a full run (corral's
+and every peer's in each round); the report gives each figure's median. One round each,
+a bulk enqueue read 0.57x pgqueuer's in one run and 1.40x in the next, same code."""
 ORPHAN_BOUND_S = 40.0  # pgqueuer, the only peer that re-runs an orphan, takes ~33 s
+
+
+Taken = dict[str, dict[str, list[dict[str, Any]]]]  # scenario -> column -> each round's
 
 
 def main() -> None:
@@ -40,48 +48,59 @@ def main() -> None:
     wanted = [s for s in options.only.split(",") if s] or list(sizes)
     chosen = options.peers or ("none" if options.quick else "all")
     names = {"all": list(peers.ADAPTERS), "none": []}.get(chosen, chosen.split(","))
-    results: report.Results = {}
+    taken: Taken = {}
     notes: report.Notes = {}
     with tempfile.TemporaryDirectory(prefix="corral-bench-") as scratch:
         for name in wanted:  # each scenario for corral, then for every peer (see below)
-            for backend in options.stores.split(","):
-                measure = getattr(scenarios, name)
-                _timed(results, name, backend, measure, backend, Path(scratch), sizes[name])
-            if name in PEER_SCENARIOS:
-                for peer_name in names:
-                    _run_peer(peer_name, [name], sizes, Path(scratch), results, notes)
-    print(f"report: {report.write(results, notes, options.out, options.quick)}")
+            for _ in range(1 if options.quick else ROUNDS.get(name, 1)):
+                for backend in options.stores.split(","):
+                    measure = getattr(scenarios, name)
+                    _timed(taken, name, backend, measure, backend, Path(scratch), sizes[name])
+                if name in PEER_SCENARIOS:
+                    for peer_name in names:
+                        _run_peer(peer_name, name, sizes[name], Path(scratch), taken, notes)
+    results = {name: {column: _median(rounds) for column, rounds in columns.items()}
+               for name, columns in taken.items()}
+    written = report.write(results, notes, options.out, options.quick,
+                           1 if options.quick else max(ROUNDS.values()))
+    print(f"report: {written}")
 
 
-def _run_peer(name: str, wanted: list[str], sizes: dict[str, Any], scratch: Path,
-              results: report.Results, notes: report.Notes) -> None:
+def _median(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each number's median over the rounds (anything else, a list of samples: the first
+    round's)."""
+    return {key: statistics.median(r[key] for r in rounds)
+            if isinstance(value, int | float) else value
+            for key, value in rounds[0].items()}
+
+
+def _run_peer(name: str, scenario: str, size: Any, scratch: Path, taken: Taken,
+              notes: report.Notes) -> None:
     marks = Path(tempfile.mkdtemp(dir=scratch))
     peer = peers.load(name)(marks)
     label = f"{name} {metadata.version(peer.package)} ({peer.store})"
     peer_notes = notes.setdefault(label, {})
     try:
-        for scenario in wanted:
-            size = ORPHAN_BOUND_S if scenario == "orphan" else sizes[scenario]
-            measure = getattr(base, scenario)
-            try:
-                _timed(results, scenario, label, measure, peer, size)
-            except base.Unsupported as why:
-                peer_notes[scenario] = f"cannot: {why}"
-            except Exception as error:  # one peer's failure must not lose the whole run
-                peer_notes[scenario] = f"failed: {type(error).__name__}: {error}"
-                print(f"{scenario:8} {label}: {peer_notes[scenario]}", flush=True)
-            finally:
-                peer.stop_workers()
-        peer_notes.update(peer.notes)
+        measure = getattr(base, scenario)
+        _timed(taken, scenario, label, measure, peer,
+               ORPHAN_BOUND_S if scenario == "orphan" else size)
+    except base.Unsupported as why:
+        peer_notes[scenario] = f"cannot: {why}"
+    except Exception as error:  # one peer's failure must not lose the whole run
+        peer_notes[scenario] = f"failed: {type(error).__name__}: {error}"
+        print(f"{scenario:8} {label}: {peer_notes[scenario]}", flush=True)
     finally:
+        peer.stop_workers()
+        peer_notes.update(peer.notes)
         peer.close()
 
 
-def _timed(results: report.Results, scenario: str, column: str,
+def _timed(taken: Taken, scenario: str, column: str,
            measure: Callable[..., dict[str, float]], *args: Any) -> None:
     started = time.monotonic()
-    results.setdefault(scenario, {})[column] = measure(*args)
-    shown = {k: v for k, v in results[scenario][column].items() if not isinstance(v, list)}
+    figures = measure(*args)
+    taken.setdefault(scenario, {}).setdefault(column, []).append(figures)
+    shown = {k: v for k, v in figures.items() if not isinstance(v, list)}
     print(f"{scenario:8} {column:28} {time.monotonic() - started:6.1f}s  {shown}", flush=True)
 
 
