@@ -463,9 +463,9 @@ class Store(Protocol):
         """A listener for one worker (doorbell + outbox on SQLite, LISTEN on PostgreSQL)."""
 
     def keep_connection(self) -> KeptConnection:
-        """A connection for a single writer (a worker's recorder) to keep between writes:
-        on PostgreSQL a pooled one whose backend stays warm, where the pool would hand out
-        the one idle longest; on SQLite each thread has its own already, so none."""
+        """A connection for a single writer (a worker's claimer, its recorder) to keep
+        between writes: on PostgreSQL a pooled one, kept out of the pool's rotation (each
+        checkout has its cost); on SQLite each thread has its own already, so none."""
 
     def open_change_feed(self) -> ChangeFeed:
         """A feed of the ids of changed jobs, for a server pushing changes to watchers
