@@ -3,15 +3,18 @@ a write that fails there is not lost: the recorder's loop writes it, once."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from urllib.parse import quote
 
 import pytest
 
+from corral.context import Context
 from corral.outcome import Outcome
 from corral.status import JobStatus
-from corral.store import Store, open_store
+from corral.store import Engine, Store, open_store
 from corral.store.base import FinishResult
+from corral.store.sqlite.driver import SQLiteDriver
 from corral.worker.recorder import Recorder
 from tests.factories import WORKER, make_job
 from tests.store.helpers import postgres_session
@@ -33,6 +36,36 @@ def test_write_now_writes_the_outcome_before_submit_returns(store: Store) -> Non
     assert stored is not None and stored.status == JobStatus.COMPLETED and stored.result == 7
     assert [r.recorded for r in recorded] == [True]
     assert completed_kinds(store, job.id) == ["completed"]
+
+
+def delete_by_hand(store: Store, db_url: str, job_id: str) -> None:
+    """An operator's DELETE, outside corral (SQLite's foreign keys are off there)."""
+    if db_url.startswith("sqlite"):
+        assert isinstance(store, Engine) and isinstance(store.driver, SQLiteDriver)
+        conn = sqlite3.connect(store.driver.path)
+        with conn:
+            conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        conn.close()
+        return
+    with postgres_session(db_url) as pg:
+        pg.execute("DELETE FROM jobs WHERE id = %s", (job_id,))
+
+
+def test_a_note_for_a_job_deleted_meanwhile_does_not_hold_back_the_outcomes_behind_it(
+    store: Store, db_url: str,
+) -> None:
+    """The note is written with the outcome queued after it, in one write: were it
+    refused, the outcome would go back to the inbox with it, again and again."""
+    gone, kept = make_job(store, JobStatus.RUNNING), make_job(store, JobStatus.RUNNING)
+    recorder = Recorder(store, on_lost=lambda job_id: None)
+    recorded: list[FinishResult] = []
+    delete_by_hand(store, db_url, gone.id)
+    Context(gone, recorder).log("a line the task logged as its job was deleted")
+    recorder.submit(Outcome.completed(kept.id, WORKER, kept.attempt, 7), recorded.append,
+                    write_now=True)
+    assert [r.recorded for r in recorded] == [True]
+    assert store.get_job(kept.id).status == JobStatus.COMPLETED  # type: ignore[union-attr]
+    assert store.get_job(gone.id) is None
 
 
 def test_without_write_now_the_outcome_waits_for_the_recorder(store: Store) -> None:
