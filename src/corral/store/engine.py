@@ -288,7 +288,8 @@ class Engine:
         with self.driver.write() as tx:
             before = self._locked(tx, [outcome.job_id for outcome in outcomes])
             recorded = {row["id"]: JobStatus(row["status"]) for row in tx.rows(
-                "finish_jobs", rows=[_outcome_record(outcome) for outcome in outcomes])}
+                "finish_jobs", rows=[_outcome_record(outcome) for outcome in outcomes],
+                ids=[outcome.job_id for outcome in outcomes])}
             self._trail(tx, [
                 trail.outcome_event(o, before[o.job_id], recorded.get(o.job_id),
                                     _epoch(self.driver.time(before[o.job_id][
@@ -306,7 +307,8 @@ class Engine:
             applied = {row["id"] for row in tx.rows("record_progress", rows=[
                 {"id": u.job_id, "worker_id": u.worker_id, "attempt": u.attempt,
                  "phase": u.phase, "current": u.current, "total": u.total,
-                 "message": codec.clean_text(u.message)} for u in updates])}
+                 "message": codec.clean_text(u.message)} for u in updates],
+                ids=[u.job_id for u in updates])}
         return [u.job_id for u in updates if u.job_id not in applied]
 
     def mark_stalled(self, job_id: str, worker_id: str, attempt: int) -> bool:

@@ -261,7 +261,12 @@ WHERE id IN (SELECT value FROM json_each(:ids));
 
 -- part: outcome_update
 -- An outcome written to its job from the records in :rows, the fence and the statuses
--- it may leave left to the query: finish_running and finish_jobs.
+-- it may leave left to the query: finish_running and finish_jobs. Where records meet
+-- jobs (here, finish_running's trail rows, record_progress), "+jobs.status" keeps the
+-- planner off the status index: through it, every running job of every worker was
+-- matched against every record (each match parsing the JSON again), where the records
+-- should lead and each find its job by id. Draining 10,000 jobs: 4,028-5,305 -> 6,848-
+-- 8,597 jobs/s with two worker processes, 2,971-3,583 -> 6,320-7,752 with four.
 UPDATE jobs
 SET status = o.status,
     result = CASE WHEN o.has_result THEN o.result ELSE jobs.result END,
@@ -289,11 +294,11 @@ SELECT e.value ->> 'job_id', :now, e.value ->> 'kind', e.value ->> 'actor',
        e.value ->> 'data'
 FROM json_each(:events) AS e
 JOIN jobs ON jobs.id = e.value ->> 'job_id'
-WHERE jobs.status = 'running' AND jobs.worker_id = e.value ->> 'worker_id'
+WHERE +jobs.status = 'running' AND jobs.worker_id = e.value ->> 'worker_id'
   AND jobs.attempt = e.value ->> 'attempt';
 {outcome_update}
 WHERE jobs.id = o.id AND jobs.worker_id = o.worker_id AND jobs.attempt = o.attempt
-  AND jobs.status = 'running'
+  AND +jobs.status = 'running'
 RETURNING jobs.id, jobs.status;
 
 -- name: finish_jobs
@@ -301,7 +306,7 @@ RETURNING jobs.id, jobs.status;
 -- job is never rescheduled).
 {outcome_update}
 WHERE jobs.id = o.id AND jobs.worker_id = o.worker_id AND jobs.attempt = o.attempt
-  AND (jobs.status = 'running' OR (jobs.status = 'cancelling' AND o.status != 'scheduled'))
+  AND (+jobs.status = 'running' OR (+jobs.status = 'cancelling' AND o.status != 'scheduled'))
 RETURNING jobs.id, jobs.status;
 
 -- name: record_progress
@@ -315,7 +320,7 @@ FROM (SELECT value ->> 'id' AS id, value ->> 'worker_id' AS worker_id,
              value ->> 'message' AS message
       FROM json_each(:rows)) AS p
 WHERE jobs.id = p.id AND jobs.worker_id = p.worker_id AND jobs.attempt = p.attempt
-  AND jobs.status IN ('running', 'cancelling')
+  AND +jobs.status IN ('running', 'cancelling')
 RETURNING jobs.id;
 
 -- name: save_result
