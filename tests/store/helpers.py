@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -9,9 +11,12 @@ from typing import Any
 import psycopg
 
 from corral.status import TRANSITIONS, JobStatus
-from corral.store import Store
+from corral.store import Engine, Store
 from corral.store.base import Listener, Notification
 from corral.store.postgres import connection
+from corral.store.postgres.driver import PostgresDriver
+from corral.store.postgres.driver import Q as POSTGRES_QUERIES
+from corral.store.sqlite.driver import SCRIPTS, SQLiteDriver
 
 
 def statuses(store: Store, *ids: str) -> list[JobStatus]:
@@ -38,3 +43,36 @@ def postgres_session(db_url: str) -> psycopg.Connection[tuple[Any, ...]]:
     target = connection.parse(db_url)
     return psycopg.connect(target.conninfo, autocommit=True,
                            options=f"-c search_path={target.schema}")
+
+
+def planned(store: Store, query: str, **values: Any) -> str:
+    """The plan of every statement of ``query`` as the store runs it: SQLite's, and
+    PostgreSQL's generic plan (a worker's connections force generic plans) with the
+    table's statistics fresh, as autovacuum keeps them."""
+    assert isinstance(store, Engine)
+    if isinstance(store.driver, SQLiteDriver):
+        with sqlite3.connect(store.driver.path) as conn:
+            return "\n".join(row[3] for statement in SCRIPTS[query] for row in conn.execute(
+                "EXPLAIN QUERY PLAN " + statement,
+                dict.fromkeys(re.findall(r":(\w+)", statement))))
+    assert isinstance(store.driver, PostgresDriver)
+    text = POSTGRES_QUERIES[query]
+    names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", text)))
+    with store.driver.connection() as conn:
+        conn.execute("ANALYZE jobs")
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        conn.execute("PREPARE plan_probe AS " + re.sub(
+            r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", text))
+        try:
+            return "\n".join(row["QUERY PLAN"] for row in psycopg.ClientCursor(conn).execute(
+                "EXPLAIN EXECUTE plan_probe(" + ", ".join(["%s"] * len(names)) + ")",
+                [values[name] for name in names]))
+        finally:
+            conn.execute("DEALLOCATE plan_probe")
+
+
+def by_id(store: Store) -> str:
+    """How a plan reads when it finds jobs by their primary key."""
+    assert isinstance(store, Engine)
+    return ("jobs_pkey" if isinstance(store.driver, PostgresDriver)
+            else "sqlite_autoindex_jobs_1 (id=?)")

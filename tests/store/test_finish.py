@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import re
-import sqlite3
 from datetime import UTC, datetime, timedelta
-
-import psycopg
 
 from corral.job import JobError
 from corral.outcome import Outcome
 from corral.status import JobStatus
 from corral.store import Store
 from corral.store.base import ProgressUpdate
-from corral.store.engine import Engine
-from corral.store.postgres.driver import PostgresDriver
-from corral.store.postgres.driver import Q as POSTGRES_QUERIES
-from corral.store.sqlite.driver import SCRIPTS, SQLiteDriver
 from tests.factories import WORKER, make_job, new_job
-from tests.store.helpers import assert_trail_follows_state_machine
+from tests.store.helpers import assert_trail_follows_state_machine, by_id, planned
 
 S = JobStatus
 
@@ -135,10 +127,9 @@ def test_outcomes_and_progress_find_their_jobs_by_id_however_many_jobs_run(
         store.claim_jobs(f"w{n}", ["default"], 100)
     mine = [make_job(store, S.RUNNING) for _ in range(5)]
     for query in ("finish_running", "finish_jobs", "record_progress"):
-        plan = planned(store, query, ids=[job.id for job in mine])
+        plan = planned(store, query, ids=[job.id for job in mine], rows="[]", events="[]")
         assert "jobs_status" not in plan and "jobs_held" not in plan, (query, plan)
-        assert ("jobs_pkey" if postgres(store) else "sqlite_autoindex_jobs_1 (id=?)") in plan, (
-            query, plan)
+        assert by_id(store) in plan, (query, plan)
     assert store.record_progress([ProgressUpdate(job.id, WORKER, 1, "half", 1, 2, None)
                                   for job in mine]) == []
     results = store.finish_jobs([Outcome.completed(job.id, WORKER, 1, n)
@@ -147,33 +138,3 @@ def test_outcomes_and_progress_find_their_jobs_by_id_however_many_jobs_run(
     assert [store.get_job(job.id).result for job in mine] == list(range(5))
     assert store.job_counts(datetime.now(UTC))["running"] == len(others) == 2000
 
-
-def postgres(store: Store) -> bool:
-    assert isinstance(store, Engine)
-    return isinstance(store.driver, PostgresDriver)
-
-
-def planned(store: Store, query: str, ids: list[str]) -> str:
-    """The plan of every statement of ``query`` as the store runs it: SQLite's, and
-    PostgreSQL's generic plan (a worker's connections force generic plans)."""
-    assert isinstance(store, Engine)
-    if not postgres(store):
-        assert isinstance(store.driver, SQLiteDriver)
-        with sqlite3.connect(store.driver.path) as conn:
-            return "\n".join(row[3] for statement in SCRIPTS[query] for row in conn.execute(
-                "EXPLAIN QUERY PLAN " + statement,
-                dict.fromkeys(re.findall(r":(\w+)", statement))))
-    text = POSTGRES_QUERIES[query]
-    names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", text)))
-    values = {"ids": ids, "rows": "[]", "events": "[]"}
-    with store.driver.connection() as conn:  # type: ignore[attr-defined]
-        conn.execute("ANALYZE jobs")
-        conn.execute("SET plan_cache_mode = force_generic_plan")
-        conn.execute("PREPARE plan_probe AS " + re.sub(
-            r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", text))
-        try:
-            return "\n".join(row["QUERY PLAN"] for row in psycopg.ClientCursor(conn).execute(
-                "EXPLAIN EXECUTE plan_probe(" + ", ".join(["%s"] * len(names)) + ")",
-                [values[name] for name in names]))
-        finally:
-            conn.execute("DEALLOCATE plan_probe")

@@ -67,6 +67,10 @@ SELECT pg_notify(%(channel)s, %(payload)s);
 -- (A job promoted here is claimed by the next call: both UPDATEs see the same snapshot.)
 -- Limited work is left to claim_ids: queues with rules (paused or a concurrency limit)
 -- and jobs with a key limit are passed over here, so this path needs no lock.
+-- (id = ANY(ARRAY(...)): the chosen ids are found by the primary key. As "id IN (...)",
+-- the generic plan a worker runs guessed its LIMIT at a tenth of the queue and hashed the
+-- whole table for it once statistics existed: 19 ms a claim with 100,000 jobs queued,
+-- 1.5 ms now.)
 WITH promoted AS (
     UPDATE jobs SET status = 'queued'
     WHERE id IN (SELECT id FROM jobs WHERE status = 'scheduled' AND run_at <= now()
@@ -79,7 +83,7 @@ WITH promoted AS (
         started_at = now(), heartbeat_at = now(), finished_at = NULL, stalled_at = NULL,
         unresponsive_at = NULL, phase = NULL, progress_current = 0, progress_total = NULL,
         progress_message = NULL
-    WHERE id IN (
+    WHERE id = ANY(ARRAY(
         -- per queue, an ordered walk of the partial claim index (= ANY over the queues
         -- would sort every queued row), then the best of those across queues
         SELECT best.id
@@ -95,7 +99,7 @@ WITH promoted AS (
             FOR UPDATE SKIP LOCKED
         ) AS best
         ORDER BY best.priority DESC, best.run_at, best.id
-        LIMIT %(limit)s)
+        LIMIT %(limit)s))
     RETURNING *
 ), trail AS (
     INSERT INTO job_events (job_id, at, kind, actor, from_status, to_status, data)
