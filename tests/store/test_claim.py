@@ -98,3 +98,19 @@ def test_a_claim_reads_only_the_jobs_it_takes_however_many_wait(store: Store) ->
     assert unbounded_reads(plan) == [] and by_id(store) in plan, plan
     claimed = store.claim_jobs(WORKER, ["default"], 20)
     assert [job.priority for job in claimed] == [2] * 20
+
+
+def test_sqlite_looks_up_due_jobs_and_held_keys_in_their_own_indexes(
+    sqlite_store: Store,
+) -> None:
+    """Whether anything is due (an idle worker's poll), the claim's promotion of due jobs
+    and the active holders of unique keys walk the partial index made for each, not every
+    job of the status (a claim with 100,000 jobs scheduled took 48.8 ms)."""
+    for query in ("has_due_work", "claim_jobs", "existing_jobs"):
+        plan = planned(sqlite_store, query)
+        assert unbounded_reads(plan) == [], (query, plan)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    sqlite_store.enqueue_jobs([new_job(run_at=later) for _ in range(50)]
+                              + [new_job(run_at=datetime.now(UTC), unique_key="k")])
+    assert sqlite_store.enqueue_jobs([new_job(unique_key="k")])[0].unique_key == "k"
+    assert len(sqlite_store.claim_jobs(WORKER, ["default"], 20)) == 1

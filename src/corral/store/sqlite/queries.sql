@@ -6,6 +6,10 @@
 -- statements, run in order in the caller's transaction: the rows of the first that
 -- returns rows are the query's. A later statement finds the rows an earlier one wrote
 -- by what that one set to :now (SQLite's one writer: no other write shares it).
+-- With no statistics, SQLite takes "status = ..." for the most selective term and walks
+-- every job of that status: INDEXED BY names the partial index a lookup means (due jobs:
+-- a claim with 100,000 jobs scheduled took 48.8 ms), and "+jobs.status" keeps records
+-- joined to jobs off the status index (outcome_update).
 
 -- name: insert_jobs
 -- New jobs (the first statement runs once per record of :rows), then the rows this call
@@ -30,7 +34,7 @@ WHERE id IN (SELECT value FROM json_each(:ids)) AND created_at = :now;
 -- (Two SELECTs, not an OR: each probes its own index, the key one the partial index.)
 SELECT * FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
 UNION ALL
-SELECT * FROM jobs
+SELECT * FROM jobs INDEXED BY jobs_unique
 WHERE unique_key IN (SELECT value FROM json_each(:keys))
   AND status IN ('scheduled', 'queued', 'running', 'cancelling');
 
@@ -119,7 +123,8 @@ SELECT EXISTS (SELECT 1 FROM jobs
                WHERE status = 'queued' AND queue IN (SELECT value FROM json_each(:queues))
                  AND queue NOT IN (SELECT name FROM queues WHERE paused)
                  AND run_at <= :now)
-    OR EXISTS (SELECT 1 FROM jobs WHERE status = 'scheduled' AND run_at <= :now);
+    OR EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_due
+               WHERE status = 'scheduled' AND run_at <= :now);
 
 -- name: claim_jobs
 -- Due scheduled jobs -> queued (with their "due" trail rows); then up to :limit queued
@@ -128,9 +133,10 @@ SELECT EXISTS (SELECT 1 FROM jobs
 -- every row), then the best of those. Limited work is left to claim_ids: queues with
 -- rules (paused or a concurrency limit) and jobs with a key limit are passed over here.
 INSERT INTO job_events (job_id, at, kind, actor, from_status, to_status)
-SELECT id, :now, 'due', 'corral', 'scheduled', 'queued' FROM jobs
+SELECT id, :now, 'due', 'corral', 'scheduled', 'queued' FROM jobs INDEXED BY jobs_due
 WHERE status = 'scheduled' AND run_at <= :now;
-UPDATE jobs SET status = 'queued' WHERE status = 'scheduled' AND run_at <= :now;
+UPDATE jobs INDEXED BY jobs_due SET status = 'queued'
+WHERE status = 'scheduled' AND run_at <= :now;
 UPDATE jobs
 SET status = 'running', worker_id = :worker_id, attempt = attempt + 1,
     started_at = :now, heartbeat_at = :now, finished_at = NULL, stalled_at = NULL,
