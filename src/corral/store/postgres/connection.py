@@ -73,10 +73,14 @@ def parse(url: str) -> Target:
 
 
 def session_settings(target: Target) -> dict[str, Any]:
-    """What every session of the store's own is opened with (pooled or not): UTC, and
-    ``force_generic_plan`` (the driver's ``GENERIC_PLANS``)."""
+    """What every session of the store's own is opened with (pooled or not): UTC,
+    ``force_generic_plan`` (the driver's ``GENERIC_PLANS``), and no JIT unless the URL's
+    ``options`` ask for it. A generic plan guesses a ``LIMIT`` parameter at a tenth of the
+    rows, and past ``jit_above_cost`` the server compiled the claim at every execution:
+    12 ms of a 20 ms claim with 1,000,000 jobs queued (1.3 ms without)."""
     return {"autocommit": True, "application_name": target.application_name,
-            "options": f"{target.options} -c timezone=UTC -c plan_cache_mode=force_generic_plan"}
+            "options": f"-c jit=off {target.options} -c timezone=UTC"
+                       " -c plan_cache_mode=force_generic_plan"}
 
 
 def connect(target: Target, **settings: Any) -> psycopg.Connection[Any]:
