@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,7 +22,12 @@ def marks_dir() -> Path:
 
 
 def mark(job_id: str, what: str, text: str = "") -> None:
-    (marks_dir() / f"{job_id}.{what}").write_text(text)
+    """Written whole (a file renamed into place): a test that sees the mark can read its
+    text (a pid read from a mark just created was once still empty)."""
+    path = marks_dir() / f"{job_id}.{what}"
+    part = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    part.write_text(text)
+    os.replace(part, path)
 
 
 def register(app: corral.Corral) -> SimpleNamespace:
@@ -72,6 +78,7 @@ def register(app: corral.Corral) -> SimpleNamespace:
         """Appends ``<job id> <pid> <start> <end>`` to spans.log when it stops (returned or
         stopped: ``finally``), so tests can find overlapping runs."""
         started = time.time()
+        mark(ctx.job_id, f"began{ctx.attempt}")
         try:
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:

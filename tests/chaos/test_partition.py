@@ -44,7 +44,8 @@ def test_a_cut_off_worker_stops_its_job_before_another_takes_it_over(
     cut_off = start_worker(concurrency=1, settings=settings, db=through(proxy, db_url),
                            worker_id="cut-off")
     job = tasks.span_retry.enqueue(6.0)
-    wait_until(lambda: app.get_job(job.id).status == "running", message="the job to start")
+    wait_until(lambda: (marks / f"{job.id}.began1").exists(),
+               message="the job's code to run")  # claimed is not yet running its code
     getattr(proxy, fault)()
     cut_at = time.time()
     start_worker(concurrency=1, settings=settings, worker_id="rescuer")
