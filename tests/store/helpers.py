@@ -58,9 +58,9 @@ def planned(store: Store, query: str, **values: Any) -> str:
     assert isinstance(store.driver, PostgresDriver)
     text = POSTGRES_QUERIES[query]
     names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", text)))
-    with store.driver.connection() as conn:
+    with store.driver.connection() as conn, conn.transaction():
         conn.execute("ANALYZE jobs")
-        conn.execute("SET plan_cache_mode = force_generic_plan")
+        conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         conn.execute("PREPARE plan_probe AS " + re.sub(
             r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", text))
         try:

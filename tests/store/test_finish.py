@@ -114,7 +114,6 @@ def test_one_call_mixing_plain_cancelling_and_refused_outcomes(store: Store) -> 
         assert_trail_follows_state_machine(store, job.id)
 
 
-
 def test_outcomes_and_progress_find_their_jobs_by_id_however_many_jobs_run(
     store: Store,
 ) -> None:
@@ -137,4 +136,3 @@ def test_outcomes_and_progress_find_their_jobs_by_id_however_many_jobs_run(
     assert [(r.recorded, r.status) for r in results] == [(True, S.COMPLETED)] * 5
     assert [store.get_job(job.id).result for job in mine] == list(range(5))
     assert store.job_counts(datetime.now(UTC))["running"] == len(others) == 2000
-

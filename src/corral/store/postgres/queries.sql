@@ -278,8 +278,8 @@ SET phase = p.phase, progress_current = p.current, progress_total = p.total,
 FROM jsonb_to_recordset(%(rows)s::jsonb) AS p(
     id text, worker_id text, attempt integer, phase text, current double precision,
     total double precision, message text)
-WHERE jobs.id = ANY(%(ids)s::text[]) AND jobs.id = p.id AND jobs.worker_id = p.worker_id AND jobs.attempt = p.attempt
-  AND jobs.status IN ('running', 'cancelling')
+WHERE jobs.id = ANY(%(ids)s::text[]) AND jobs.id = p.id AND jobs.worker_id = p.worker_id
+  AND jobs.attempt = p.attempt AND jobs.status IN ('running', 'cancelling')
 RETURNING jobs.id;
 
 -- name: save_result
