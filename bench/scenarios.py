@@ -355,8 +355,8 @@ def scale(backend: str, scratch: Path, sizes: list[int]) -> dict[str, float]:
                 print(f"\r  {backend}: {len(ids):,} jobs", end="", flush=True)
             if b.schema:
                 with psycopg.connect(POSTGRES, autocommit=True) as conn:
-                    conn.execute(", ".join(f"{b.schema}.{table}" for table in (
-                        "jobs", "job_events", "job_labels")).join(("VACUUM ANALYZE ", "")))
+                    conn.execute(f"VACUUM ANALYZE {b.schema}.jobs, {b.schema}.job_events, "
+                                 f"{b.schema}.job_labels")
             meta = []
             for crawl in random.sample(range(max(1, size // CRAWL)), min(20, size // CRAWL)):
                 started = time.perf_counter()
