@@ -10,6 +10,7 @@ import resource
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,6 +146,38 @@ def test_over_the_cap_the_longest_idle_goes_and_busy_streams_leave_room_for_heal
             assert all(response.status_code == 200 for response in opened)
             assert httpx.get(f"{root}/api/v1/healthz", timeout=5).status_code == 200
             assert httpx.get(f"{root}/api/v1/stats", timeout=5).status_code == 503
+
+
+def test_a_request_that_arrived_is_not_closed_as_idle_to_make_room(
+        sqlite_app: corral.Corral) -> None:
+    """A burst of connections reaches the server while it is busy: one of them has sent its
+    request, and the others, behind it, each need room. It is admitted first, so it is the
+    oldest "idle" one when room runs out, but its request is there: it is answered, not
+    reset (a /healthz probe was once reset this way in the 1,100-sockets test)."""
+    limits = Limits(max_connections=4, keep_alive_timeout=60, header_timeout=60)
+    api = create_app(sqlite_app)
+    held, release = threading.Event(), threading.Event()
+
+    async def hold_the_loop() -> dict[str, bool]:  # blocks the server's one event loop
+        held.set()
+        return {"released": release.wait(10)}
+
+    api.add_api_route("/hold", hold_the_loop)
+    with background.serving(api, limits=limits) as root:
+        idle = [socket.create_connection(address(root)) for _ in range(3)]
+        holder = socket.create_connection(address(root))
+        holder.sendall(b"GET /hold HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        assert held.wait(10)
+        probe = socket.create_connection(address(root))
+        probe.sendall(HEALTHZ.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        behind = [socket.create_connection(address(root)) for _ in range(4)]
+        try:
+            release.set()
+            assert answer(probe).startswith(b"HTTP/1.1 200"), "the probe was closed"
+            assert b'"released":true' in answer(holder)
+        finally:
+            for sock in [*idle, holder, probe, *behind]:
+                sock.close()
 
 
 def _open_files_for(count: int) -> None:

@@ -15,13 +15,15 @@ wake-up: the log flood; see :class:`Listener`, and :mod:`corral.http.serverlog`)
 
 and, for the whole server, a :class:`Gate`: at most ``max_connections`` (kept below the
 open-files limit, so ``accept()`` does not fail in the first place). A new connection over
-the cap closes the connection idle the longest; if none is idle (all are busy, e.g. event
+the cap closes the connection idle the longest (not one whose request has arrived, unread:
+see :meth:`GuardedProtocol.has_unread_input`); if none is idle (all are busy, e.g. event
 streams) it is still let in, up to :data:`HEALTH_HEADROOM` more, but may only ask for
 ``/healthz`` (503 otherwise), so a health check answers whatever the load.
 """
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import enum
@@ -40,9 +42,11 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
 try:
+    import fcntl
     import resource
+    import termios
 except ImportError:  # pragma: no cover - not on Windows
-    resource = None  # type: ignore[assignment]
+    fcntl = resource = termios = None  # type: ignore[assignment]
 
 logger = logging.getLogger("corral.http")
 accept_log = logging.getLogger("corral.http.accept")  # throttled (serverlog)
@@ -169,6 +173,8 @@ class Gate:
     def admit(self, connection: GuardedProtocol) -> Admission:
         while len(self._open) >= self.cap and self._idle:
             victim, _ = self._idle.popitem(last=False)
+            if victim.has_unread_input():  # its request has arrived, unread: not idle
+                continue
             self.forget(victim)
             victim.close_idle()
         if len(self._open) >= self.ceiling:
@@ -235,6 +241,22 @@ class GuardedProtocol(HttpToolsProtocol):
         self.gate.forget(self)
         self._cancel_head_deadline()
         super().connection_lost(exc)
+
+    def has_unread_input(self) -> bool:
+        """Whether bytes wait in the socket that the loop has not handed us yet.
+
+        A connection is admitted as idle, and its request is read a loop turn or more
+        later: under a burst of connections it can reach the front of the idle line with
+        its request already sent. Closing it then resets the client mid-request (a socket
+        closed with unread input sends RST), so the gate skips it.
+        """
+        sock = self.transport.get_extra_info("socket")
+        if fcntl is None or sock is None:  # pragma: no cover - Windows
+            return False
+        waiting = array.array("i", [0])
+        with contextlib.suppress(OSError):
+            fcntl.ioctl(sock.fileno(), termios.FIONREAD, waiting)
+        return waiting[0] > 0
 
     def close_idle(self) -> None:
         """Closed by the gate to make room: the connection was waiting for a request."""
