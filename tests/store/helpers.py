@@ -45,10 +45,12 @@ def postgres_session(db_url: str) -> psycopg.Connection[tuple[Any, ...]]:
                            options=f"-c search_path={target.schema}")
 
 
-def planned(store: Store, query: str, **values: Any) -> str:
+def planned(store: Store, query: str, *, analyzed: bool = True, **values: Any) -> str:
     """The plan of every statement of ``query`` as the store runs it: SQLite's, and
     PostgreSQL's generic plan (a worker's connections force generic plans) with the
-    table's statistics fresh, as autovacuum keeps them."""
+    table's statistics fresh, as autovacuum keeps them, or (``analyzed=False``) as it
+    is before autovacuum first gets to a new table: a burst of jobs into a new
+    deployment, every benchmark run (see ``without_autovacuum``)."""
     assert isinstance(store, Engine)
     if isinstance(store.driver, SQLiteDriver):
         with sqlite3.connect(store.driver.path) as conn:
@@ -59,16 +61,27 @@ def planned(store: Store, query: str, **values: Any) -> str:
     text = POSTGRES_QUERIES[query]
     names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", text)))
     with store.driver.connection() as conn, conn.transaction():
-        conn.execute("ANALYZE jobs")
+        if analyzed:
+            conn.execute("ANALYZE jobs")
         conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         conn.execute("PREPARE plan_probe AS " + re.sub(
             r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", text))
         try:
             return "\n".join(row["QUERY PLAN"] for row in psycopg.ClientCursor(conn).execute(
-                "EXPLAIN EXECUTE plan_probe(" + ", ".join(["%s"] * len(names)) + ")",
+                "EXPLAIN EXECUTE plan_probe" + (f"({', '.join(['%s'] * len(names))})"
+                                                if names else ""),
                 [values[name] for name in names]))
         finally:
             conn.execute("DEALLOCATE plan_probe")
+
+
+def without_autovacuum(store: Store) -> None:
+    """Keep PostgreSQL's autovacuum off the jobs table, so it stays unanalyzed for
+    ``planned(analyzed=False)`` however long the test takes (SQLite has none)."""
+    assert isinstance(store, Engine)
+    if isinstance(store.driver, PostgresDriver):
+        with store.driver.connection() as conn:
+            conn.execute("ALTER TABLE jobs SET (autovacuum_enabled = false)")
 
 
 def by_id(store: Store) -> str:
