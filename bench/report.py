@@ -6,6 +6,8 @@ import json
 import os
 import platform
 import sqlite3
+import statistics
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,10 +85,15 @@ TARGETS: list[tuple[str, str, str, str, float, str]] = [
 ]
 
 
-def write(results: Results, notes: Notes, out: Path, quick: bool, rounds: int = 1) -> Path:
-    """``rounds``: how many rounds the enqueue, drain and latency figures are medians of."""
+def write(results: Results, notes: Notes, out: Path, quick: bool,
+          rounds: list[Results] | None = None) -> Path:
+    """``results``: each figure's median over ``rounds``, the figures of each round (a
+    ratio is taken in each round, then the median of those: a ratio of two medians can
+    pair a fast minute of one side with a slow minute of the other)."""
+    rounds = rounds or [results]
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True))
+    (out / "rounds.json").write_text(json.dumps(rounds, indent=2, sort_keys=True))
     plots = [_bars(results, out, "enqueue", "enqueue throughput (jobs/s)"),
              _bars(results, out, "drain", "drain throughput (jobs/s)"),
              _drain_curve(results, out),
@@ -103,8 +110,9 @@ def write(results: Results, notes: Notes, out: Path, quick: bool, rounds: int = 
         "`postgres` are corral on each store; the others are the peers, run in the same "
         "session with their documented defaults (bench/peers/, bench/requirements.txt), "
         "scenario by scenario: corral, then every peer"
-        + (". " if rounds == 1 else "; enqueue, drain and latency figures are the medians "
-           f"of {rounds} such rounds (`ROUNDS` in bench/run.py). ") +
+        + (". " if len(rounds) == 1 else "; enqueue, drain and latency figures are the "
+           f"medians of {len(rounds)} such rounds (`ROUNDS` in bench/run.py), and a ratio "
+           "is the median of the ratios taken in each round (rounds.json). ") +
         "Every job is timed by what its code wrote (bench/peers/base.py), not by each "
         "queue's idea of status." + ("" if notes else " Peers are not run in a quick run."),
         "Where the time goes for the targets not met, and what profiling changed: "
@@ -118,8 +126,8 @@ def write(results: Results, notes: Notes, out: Path, quick: bool, rounds: int = 
             continue
         met = value <= limit if kind == "max" else value >= limit
         lines.append(f"| {label} | {backend} | {value:.2f} | {'met' if met else 'NOT met'} |")
-    lines += _scale_targets(results) + _scaling_targets(results)
-    lines += _peer_targets(results) + [""]
+    lines += _scale_targets(results) + _scaling_targets(results, rounds)
+    lines += _peer_targets(results, rounds) + [""]
     lines += _histogram_table(results, "cancel", "async_samples_ms")
     for scenario, backends in results.items():
         metrics = _metrics(backends)
@@ -142,29 +150,60 @@ def _metrics(backends: dict[str, dict[str, Any]]) -> list[str]:
                    if not isinstance(v, list)})
 
 
-def _scaling_targets(results: Results) -> list[str]:
-    """More worker processes must add throughput: on PostgreSQL, 2 >= 1.5x one."""
+def _per_round(rounds: list[Results], ratio: Callable[[Results], float | None]
+               ) -> tuple[float, str] | None:
+    """The median of ``ratio`` taken in each round, and the rounds' ratios as text."""
+    taken = [value for figures in rounds if (value := ratio(figures)) is not None]
+    if not taken:
+        return None
+    each = "" if len(taken) == 1 else "; rounds " + ", ".join(f"{r:.2f}x" for r in taken)
+    return statistics.median(taken), each
+
+
+def _two_to_one(results: Results) -> float | None:
     values = results.get("drain", {}).get("postgres", {})
     one, two = values.get("1_worker_jobs_per_s"), values.get("2_worker_jobs_per_s")
-    if not one or not two:
+    return two / one if one and two else None
+
+
+def _scaling_targets(results: Results, rounds: list[Results]) -> list[str]:
+    """More worker processes must add throughput: on PostgreSQL, 2 >= 1.5x one."""
+    found = _per_round(rounds, _two_to_one)
+    if found is None:
         return []
-    ratio = two / one
+    ratio, each = found
+    values = results["drain"]["postgres"]
     return [f"| drain, 2 worker processes >= 1.5x one | postgres | {ratio:.2f}x "
-            f"({_fmt(two)} vs {_fmt(one)}) | {'met' if ratio >= 1.5 else 'NOT met'} |"]
+            f"({_fmt(values['2_worker_jobs_per_s'])} vs "
+            f"{_fmt(values['1_worker_jobs_per_s'])}{each}) | "
+            f"{'met' if ratio >= 1.5 else 'NOT met'} |"]
 
 
-def _latency_target(results: Results) -> list[str]:
-    """End-to-end p50 on PostgreSQL <= 0.6x the best PostgreSQL peer's."""
+def _fastest_postgres_peer(results: Results) -> tuple[str, float] | None:
     columns = results.get("latency", {})
-    ours = columns.get("postgres", {}).get("p50_ms")
     theirs = {c: v["p50_ms"] for c, v in columns.items()
               if c not in CORRAL and c.endswith("(postgres)") and "p50_ms" in v}
-    if ours is None or not theirs:
-        return []
+    if not theirs:
+        return None
     best = min(theirs, key=theirs.__getitem__)
-    ratio = ours / theirs[best]
+    return best, theirs[best]
+
+
+def _latency_ratio(results: Results) -> float | None:
+    ours = results.get("latency", {}).get("postgres", {}).get("p50_ms")
+    best = _fastest_postgres_peer(results)
+    return ours / best[1] if ours is not None and best else None
+
+
+def _latency_target(results: Results, rounds: list[Results]) -> list[str]:
+    """End-to-end p50 on PostgreSQL <= 0.6x the best PostgreSQL peer's."""
+    found, best = _per_round(rounds, _latency_ratio), _fastest_postgres_peer(results)
+    if found is None or best is None:
+        return []
+    ratio, each = found
+    ours = results["latency"]["postgres"]["p50_ms"]
     return [f"| end-to-end p50 <= 0.6x best PostgreSQL peer | postgres | {ratio:.2f}x "
-            f"({ours:.2f} vs {best} {theirs[best]:.2f} ms) | "
+            f"({ours:.2f} vs {best[0]} {best[1]:.2f} ms{each}) | "
             f"{'met' if ratio <= 0.6 else 'NOT met'} |"]
 
 
@@ -192,21 +231,36 @@ def _histogram_table(results: Results, scenario: str, metric: str) -> list[str]:
     return lines + [""]
 
 
-def _peer_targets(results: Results) -> list[str]:
-    lines = _latency_target(results)
+def _best_peer(results: Results, scenario: str, metric: str, peer_store: str
+               ) -> tuple[str, float] | None:
+    """The peer with the highest ``metric`` on ``peer_store`` (any store if empty)."""
+    theirs = {column: values[metric] for column, values in results.get(scenario, {}).items()
+              if column not in CORRAL and metric in values
+              and column.endswith(f"({peer_store})" if peer_store else ")")}
+    if not theirs:
+        return None
+    best = max(theirs, key=theirs.__getitem__)
+    return best, theirs[best]
+
+
+def _peer_targets(results: Results, rounds: list[Results]) -> list[str]:
+    lines = _latency_target(results, rounds)
     for label, scenario, metric, store, peer_store, least in PEER_TARGETS:
-        columns = results.get(scenario, {})
-        ours = columns.get(store, {}).get(metric)
-        theirs = {column: values[metric] for column, values in columns.items()
-                  if column not in CORRAL and metric in values
-                  and column.endswith(f"({peer_store})" if peer_store else ")")}
-        if ours is None or not theirs:
+        def ratio(figures: Results, scenario: str = scenario, metric: str = metric,
+                  store: str = store, peer_store: str = peer_store) -> float | None:
+            ours = figures.get(scenario, {}).get(store, {}).get(metric)
+            best = _best_peer(figures, scenario, metric, peer_store)
+            return ours / best[1] if ours is not None and best else None
+
+        found, best = _per_round(rounds, ratio), _best_peer(results, scenario, metric,
+                                                            peer_store)
+        if found is None or best is None:
             lines.append(f"| {label} | {store} | peers not run | - |")
             continue
-        best = max(theirs, key=theirs.__getitem__)
-        ratio = ours / theirs[best]
-        lines.append(f"| {label} | {store} | {ratio:.2f}x ({_fmt(ours)} vs {best} "
-                     f"{_fmt(theirs[best])}) | {'met' if ratio >= least else 'NOT met'} |")
+        median, each = found
+        ours = results[scenario][store][metric]
+        lines.append(f"| {label} | {store} | {median:.2f}x ({_fmt(ours)} vs {best[0]} "
+                     f"{_fmt(best[1])}{each}) | {'met' if median >= least else 'NOT met'} |")
     lines += _orphan_target(results)
     return lines
 

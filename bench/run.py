@@ -61,9 +61,18 @@ def main() -> None:
                         _run_peer(peer_name, name, sizes[name], Path(scratch), taken, notes)
     results = {name: {column: _median(rounds) for column, rounds in columns.items()}
                for name, columns in taken.items()}
-    written = report.write(results, notes, options.out, options.quick,
-                           1 if options.quick else max(ROUNDS.values()))
+    written = report.write(results, notes, options.out, options.quick, _each_round(taken))
     print(f"report: {written}")
+
+
+def _each_round(taken: Taken) -> list[report.Results]:
+    """The figures of each round (a scenario run fewer rounds, or a peer that failed in
+    one, repeats its last)."""
+    count = max((len(rounds) for columns in taken.values() for rounds in columns.values()),
+                default=1)
+    return [{name: {column: rounds[min(index, len(rounds) - 1)]
+                    for column, rounds in columns.items()}
+             for name, columns in taken.items()} for index in range(count)]
 
 
 def _median(rounds: list[dict[str, Any]]) -> dict[str, Any]:
