@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from corral.outcome import Outcome
 from corral.status import JobStatus
-from corral.store import Store, migrate
+from corral.store import Store, migrate, open_store
+from corral.store.base import JobFilter
+from corral.store.postgres import driver as postgres_store
+from tests.conftest import POSTGRES_URL, postgres_or_skip
+from tests.factories import WORKER, new_job
 
 S = JobStatus
 
@@ -64,3 +71,49 @@ def test_a_query_naming_no_such_part_fails_at_load(
 ) -> None:
     with pytest.raises(LookupError, match="no part 'alive'"):
         queries_of(tmp_path, monkeypatch, "-- name: q\nSELECT 1 WHERE {alive};\n")
+
+
+def test_postgres_job_ids_compare_as_bytes_and_stored_jobs_keep_their_trail_and_labels(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Migration 13: a job's id, in the jobs table, its trail rows and its labels,
+    compares byte by byte (COLLATE "C": memcmp, not the C library's strcoll, at every step
+    down an index that holds ids). Jobs stored before it are still found by id, prefix
+    and suffix, with their trail and labels."""
+    postgres_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = f"{POSTGRES_URL}?schema={schema}"
+    try:
+        old = open_store(url)
+        monkeypatch.setattr(postgres_store, "MIGRATIONS",
+                            [m for m in postgres_store.MIGRATIONS if m.version < 13])
+        old.migrate()
+        monkeypatch.undo()
+        stored = old.enqueue_jobs([new_job(meta={"crawl": n}) for n in range(50)])
+        [claimed] = old.claim_jobs(WORKER, ["default"], 1)
+        old.finish_jobs([Outcome.completed(claimed.id, WORKER, 1, "done")])
+        old.close()
+
+        store = open_store(url)
+        try:
+            assert store.migrate() == postgres_store.MIGRATIONS[-1].version
+            with psycopg.connect(POSTGRES_URL, options=f"-c search_path={schema}") as conn:
+                collations = conn.execute(
+                    "SELECT (SELECT collation for (id) FROM jobs LIMIT 1),"
+                    " (SELECT collation for (job_id) FROM job_events LIMIT 1),"
+                    " (SELECT collation for (job_id) FROM job_labels LIMIT 1)").fetchone()
+            assert collations == ('"C"', '"C"', '"C"')
+            assert [e.kind for e in store.job_events(claimed.id)] == [
+                "enqueued", "claimed", "completed"]
+            for job in stored[::10]:
+                assert store.jobs_matching_id(job.id.replace("-", "")[-8:], limit=5) == [
+                    store.get_job(job.id)]
+                [found] = store.list_jobs(JobFilter(meta={"crawl": job.meta["crawl"]}))
+                assert found.id == job.id
+            newest = max(stored, key=lambda job: job.id)
+            assert store.list_jobs(JobFilter(), limit=1)[0].id == newest.id
+        finally:
+            store.close()
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
