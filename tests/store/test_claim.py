@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from corral.status import JobStatus
 from corral.store import Store
 from tests.factories import WORKER, make_job, new_job
-from tests.store.helpers import by_id, planned, unbounded_reads
+from tests.store.helpers import by_id, planned, unbounded_reads, without_autovacuum
 
 S = JobStatus
 
@@ -77,16 +79,21 @@ def test_sqlite_writes_a_claims_trail_rows_without_reading_every_held_job(
         assert [e.kind for e in sqlite_store.job_events(job.id)] == ["enqueued", "claimed"]
 
 
-def test_a_claim_reads_only_the_jobs_it_takes_however_many_wait(store: Store) -> None:
+@pytest.mark.parametrize("analyzed", [True, False], ids=["analyzed", "never-analyzed"])
+def test_a_claim_reads_only_the_jobs_it_takes_however_many_wait(
+    store: Store, analyzed: bool,
+) -> None:
     """The claim walks the due jobs and updates the chosen ones through the primary key.
     PostgreSQL's generic plan (a worker's) guessed the claim's LIMIT at a tenth of the
     queue and read the whole table for it once statistics existed (19 ms a claim with
     100,000 jobs queued), and read every scheduled job when one was due (23.8 ms with
-    100,000 scheduled)."""
+    100,000 scheduled). Before the first analyze too."""
+    without_autovacuum(store)
     store.enqueue_jobs([new_job(priority=n % 3) for n in range(10_000)]
                        + [new_job(run_at=datetime.now(UTC) + timedelta(hours=1))
                           for _ in range(2_000)])
-    plan = planned(store, "claim_jobs", worker_id=WORKER, queues=["default"], limit=20)
+    plan = planned(store, "claim_jobs", analyzed=analyzed, worker_id=WORKER,
+                   queues=["default"], limit=20)
     assert unbounded_reads(plan) == [] and by_id(store) in plan, plan
     claimed = store.claim_jobs(WORKER, ["default"], 20)
     assert [job.priority for job in claimed] == [2] * 20
