@@ -170,4 +170,3 @@ def test_a_held_jobs_notes_and_a_batchs_check_read_only_their_own_jobs(
         assert "jobs_held" not in plan, (query, plan)
     plan = planned(store, "any_finished_batch", analyzed=analyzed)
     assert unbounded_reads(plan) == [] and "jobs_status" not in plan, plan
-
