@@ -110,6 +110,36 @@ def test_worker_stop_waits_for_running_jobs(
     assert app.store.list_workers()[0].state == "stopped"
 
 
+def test_a_job_claimed_as_the_worker_stops_is_run_not_left_running(
+    app: corral.Corral, tasks: SimpleNamespace, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A claim commits, then the worker is told to stop before it has handed the job to
+    a thread. The stop waits for that claim, then for the job: it completes. The stop
+    used to look at the jobs in hand, find none, and return, leaving the job "running"
+    in the store with nobody to run it (seen under load in CI)."""
+    claimed, stop_began = threading.Event(), threading.Event()
+    claim_jobs = app.store.claim_jobs
+
+    def claim_then_pause(*args: object, **kwargs: object) -> list[corral.Job]:
+        jobs = claim_jobs(*args, **kwargs)  # type: ignore[arg-type]
+        if jobs:
+            claimed.set()
+            stop_began.wait(10)  # committed, not yet dispatched
+        return jobs
+
+    monkeypatch.setattr(app.store, "claim_jobs", claim_then_pause)
+    running = Worker(app, concurrency=2)
+    running.start()
+    handle = tasks.quick.enqueue(500)
+    assert claimed.wait(10)
+    stopping = threading.Thread(target=running.stop, kwargs={"timeout": 10})
+    stopping.start()
+    wait_until(running.claimer.paused.is_set, message="the stop to begin")
+    stop_began.set()
+    stopping.join(30)
+    assert handle.refresh().status == S.COMPLETED
+
+
 
 def test_an_error_while_a_cancel_is_pending_fails_the_job_instead_of_retrying(
     app: corral.Corral, worker: Worker,

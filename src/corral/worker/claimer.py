@@ -52,6 +52,15 @@ class Claimer(Service):
         super().stop()
         self.wake.set()
 
+    def pause(self) -> None:
+        """Claim nothing more. Returns once a claim under way (this thread's, or the
+        listener's ``claim_now``) has dispatched its jobs: a job claimed just before a
+        shutdown is then among the worker's running jobs, waited for like the others,
+        never left "running" in the store with nobody to run it."""
+        self.paused.set()
+        with self._claiming:
+            pass
+
     def step(self) -> None:
         self.wake.clear()
         free = 0 if self.paused.is_set() else self._free_slots()
@@ -88,6 +97,8 @@ class Claimer(Service):
 
     def _claim(self) -> int:
         """Claim into the free slots and dispatch; under ``_claiming``. Returns how many."""
+        if self.paused.is_set():  # checked under the lock: see pause()
+            return 0
         wanted = min(self._free_slots(), self._batch_size)
         if wanted <= 0:
             return 0

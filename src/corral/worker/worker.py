@@ -162,7 +162,7 @@ class Worker:
             limit = 0.0
         if not self._started or self._stopped.is_set():
             return
-        self.claimer.paused.set()
+        self.claimer.pause()
         self.claimer.stop()
         if not self.wait_idle(limit):
             self._hand_back()
