@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
+import pytest
 
 from corral.status import TRANSITIONS, JobStatus
-from corral.store import Engine, Store
+from corral.store import Engine, Store, open_store
 from corral.store.base import Listener, Notification
 from corral.store.postgres import connection
+from corral.store.postgres import driver as postgres_driver
 from corral.store.postgres.driver import PostgresDriver
 from corral.store.postgres.driver import Q as POSTGRES_QUERIES
 from corral.store.sqlite.driver import SCRIPTS, SQLiteDriver
+from tests.conftest import POSTGRES_URL, postgres_or_skip
 
 
 def statuses(store: Store, *ids: str) -> list[JobStatus]:
@@ -100,3 +105,25 @@ def unbounded_reads(plan: str) -> list[str]:
             if re.search(r"\bSCAN jobs\b|Seq Scan on jobs\b|jobs_status \(status=\?\)$", line)
             or (re.search(r"Index (Only )?Scan using \w+ on jobs\b", line)
                 and "Index Cond" not in "".join(lines[n + 1:n + 2]))]
+
+
+@contextlib.contextmanager
+def postgres_schema_before(version: int, monkeypatch: pytest.MonkeyPatch
+                           ) -> Iterator[tuple[str, Store]]:
+    """A PostgreSQL schema of its own with the migrations before ``version`` applied: its
+    URL and a store on it, to write what a deployment held before that migration (close
+    the store, then open a new one on the URL to migrate the rest). Dropped afterwards."""
+    postgres_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = f"{POSTGRES_URL}?schema={schema}"
+    try:
+        old = open_store(url)
+        with monkeypatch.context() as patched:
+            patched.setattr(postgres_driver, "MIGRATIONS", [
+                m for m in postgres_driver.MIGRATIONS if m.version < version])
+            old.migrate()
+        yield url, old
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+

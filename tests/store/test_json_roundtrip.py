@@ -12,7 +12,6 @@ import json
 import uuid
 from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,7 +23,7 @@ from corral.outcome import Outcome
 from corral.store import Store, open_store
 from corral.store.base import JobFilter, NewEvent
 from corral.store.postgres import driver as postgres_store
-from tests.conftest import POSTGRES_URL, postgres_or_skip
+from tests.store.helpers import postgres_schema_before, postgres_session
 
 WORKER = "worker-json"
 
@@ -148,19 +147,10 @@ def test_postgres_migration_keeps_jobs_written_before_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows stored as jsonb before 0005 read back after it (as jsonb printed them), and
     the change trigger, rewritten for json (no equality operator), still runs on them."""
-    postgres_or_skip()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    url = f"{POSTGRES_URL}?schema={schema}"
-    before = [m for m in postgres_store.MIGRATIONS if m.version < 5]
-    try:
-        old = open_store(url)
-        monkeypatch.setattr(postgres_store, "MIGRATIONS", before)
-        old.migrate()
-        monkeypatch.undo()
+    with postgres_schema_before(5, monkeypatch) as (url, old):
         new = NewJob(id=ids.uuid7(), task="noop", args=[1.5, "x"], kwargs={"b": 1, "a": 2},
                      meta={"crawl_job_id": 5})
-        with psycopg.connect(POSTGRES_URL, autocommit=True,
-                             options=f"-c search_path={schema}") as conn:  # as 0004 wrote
+        with postgres_session(url) as conn:  # as 0004 wrote
             conn.execute("INSERT INTO jobs (id, task, args, kwargs, status, run_at, "
                          "created_at, meta) VALUES (%s, 'noop', %s, %s, 'queued', now(), "
                          "now(), %s)", (new.id, json.dumps(new.args), json.dumps(new.kwargs),
@@ -188,6 +178,3 @@ def test_postgres_migration_keeps_jobs_written_before_it(
                 new.id]
         finally:
             store.close()
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from corral.outcome import Outcome
@@ -13,8 +11,8 @@ from corral.status import JobStatus
 from corral.store import Store, migrate, open_store
 from corral.store.base import JobFilter
 from corral.store.postgres import driver as postgres_store
-from tests.conftest import POSTGRES_URL, postgres_or_skip
 from tests.factories import WORKER, new_job
+from tests.store.helpers import postgres_schema_before, postgres_session
 
 S = JobStatus
 
@@ -77,17 +75,9 @@ def test_postgres_job_ids_compare_as_bytes_and_stored_jobs_keep_their_trail_and_
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Migration 13: a job's id, in the jobs table, its trail rows and its labels,
     compares byte by byte (COLLATE "C": memcmp, not the C library's strcoll, at every step
-    down an index that holds ids). Jobs stored before it are still found by id, prefix
-    and suffix, with their trail and labels."""
-    postgres_or_skip()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    url = f"{POSTGRES_URL}?schema={schema}"
-    try:
-        old = open_store(url)
-        monkeypatch.setattr(postgres_store, "MIGRATIONS",
-                            [m for m in postgres_store.MIGRATIONS if m.version < 13])
-        old.migrate()
-        monkeypatch.undo()
+    down an index that holds ids). Jobs stored before it are still found by suffix, by
+    label and in listing order, with their trail."""
+    with postgres_schema_before(13, monkeypatch) as (url, old):
         stored = old.enqueue_jobs([new_job(meta={"crawl": n}) for n in range(50)])
         [claimed] = old.claim_jobs(WORKER, ["default"], 1)
         old.finish_jobs([Outcome.completed(claimed.id, WORKER, 1, "done")])
@@ -96,7 +86,7 @@ def test_postgres_job_ids_compare_as_bytes_and_stored_jobs_keep_their_trail_and_
         store = open_store(url)
         try:
             assert store.migrate() == postgres_store.MIGRATIONS[-1].version
-            with psycopg.connect(POSTGRES_URL, options=f"-c search_path={schema}") as conn:
+            with postgres_session(url) as conn:
                 collations = conn.execute(
                     "SELECT (SELECT collation for (id) FROM jobs LIMIT 1),"
                     " (SELECT collation for (job_id) FROM job_events LIMIT 1),"
@@ -113,7 +103,3 @@ def test_postgres_job_ids_compare_as_bytes_and_stored_jobs_keep_their_trail_and_
             assert store.list_jobs(JobFilter(), limit=1)[0].id == newest.id
         finally:
             store.close()
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-

@@ -140,7 +140,6 @@ def test_a_job_claimed_as_the_worker_stops_is_run_not_left_running(
     assert handle.refresh().status == S.COMPLETED
 
 
-
 def test_an_error_while_a_cancel_is_pending_fails_the_job_instead_of_retrying(
     app: corral.Corral, worker: Worker,
 ) -> None:
