@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -243,15 +244,18 @@ def _best_peer(results: Results, scenario: str, metric: str, peer_store: str
     return best, theirs[best]
 
 
+def _peer_ratio(scenario: str, metric: str, store: str, peer_store: str,
+                figures: Results) -> float | None:
+    """corral's ``metric`` on ``store`` over the best peer's, in ``figures``."""
+    ours = figures.get(scenario, {}).get(store, {}).get(metric)
+    best = _best_peer(figures, scenario, metric, peer_store)
+    return ours / best[1] if ours is not None and best else None
+
+
 def _peer_targets(results: Results, rounds: list[Results]) -> list[str]:
     lines = _latency_target(results, rounds)
     for label, scenario, metric, store, peer_store, least in PEER_TARGETS:
-        def ratio(figures: Results, scenario: str = scenario, metric: str = metric,
-                  store: str = store, peer_store: str = peer_store) -> float | None:
-            ours = figures.get(scenario, {}).get(store, {}).get(metric)
-            best = _best_peer(figures, scenario, metric, peer_store)
-            return ours / best[1] if ours is not None and best else None
-
+        ratio = functools.partial(_peer_ratio, scenario, metric, store, peer_store)
         found, best = _per_round(rounds, ratio), _best_peer(results, scenario, metric,
                                                             peer_store)
         if found is None or best is None:
